@@ -1,0 +1,126 @@
+// Row layouts shared by the AssemblyScript codec and the TypeScript reader.
+// This file must stay valid in both languages: plain integer constants only.
+//
+// Parsing writes one fixed-size row per message into a table in linear memory;
+// encoding reads the same row shape back, so parse and emit are symmetric.
+// All multi-byte fields are little-endian (host order on x86_64/aarch64).
+// Addresses are stored in 16-byte slots, IPv4 in the first 4 bytes.
+
+// ---- common message header, at the start of every row ----
+export const ROW_NLMSG_TYPE = 0; // u16
+export const ROW_NLMSG_FLAGS = 2; // u16
+export const ROW_NLMSG_SEQ = 4; // u32
+export const ROW_NLMSG_PID = 8; // u32
+
+// ---- route row: struct rtmsg + attributes ----
+export const RT_FAMILY = 12; // u8
+export const RT_DST_LEN = 13; // u8
+export const RT_SRC_LEN = 14; // u8
+export const RT_TOS = 15; // u8
+export const RT_TABLE_HDR = 16; // u8 rtm_table
+export const RT_PROTOCOL = 17; // u8
+export const RT_SCOPE = 18; // u8
+export const RT_TYPE = 19; // u8
+export const RT_FLAGS = 20; // u32 rtm_flags
+export const RT_PRESENT = 24; // u32 bitmask of RT_HAS_*
+export const RT_TABLE = 28; // u32 RTA_TABLE
+export const RT_PRIORITY = 32; // u32 RTA_PRIORITY
+export const RT_OIF = 36; // u32 RTA_OIF
+export const RT_DST = 40; // 16 bytes RTA_DST
+export const RT_GATEWAY = 56; // 16 bytes RTA_GATEWAY or RTA_VIA address
+export const RT_VIA_FAMILY = 72; // u8: family of RTA_VIA (0 when the gateway came as RTA_GATEWAY)
+export const RT_PREF = 73; // u8 RTA_PREF
+export const RT_MTU = 76; // u32 RTAX_MTU inside RTA_METRICS
+export const RT_ADVMSS = 80; // u32 RTAX_ADVMSS inside RTA_METRICS
+export const RT_NH_START = 84; // u32 index of the first nexthop row (RTA_MULTIPATH)
+export const RT_NH_COUNT = 88; // u32 number of nexthop rows
+export const RT_PREFSRC = 92; // 16 bytes RTA_PREFSRC
+export const RT_CACHEINFO = 108; // 32 bytes struct rta_cacheinfo (kernel dumps of IPv6 routes)
+export const ROUTE_ROW = 140;
+
+export const RT_HAS_TABLE = 1;
+export const RT_HAS_DST = 2;
+export const RT_HAS_PRIORITY = 4;
+export const RT_HAS_OIF = 8;
+export const RT_HAS_GATEWAY = 16;
+export const RT_HAS_VIA = 32;
+export const RT_HAS_MULTIPATH = 64;
+export const RT_HAS_PREF = 128;
+export const RT_HAS_METRICS = 256; // RT_MTU / RT_ADVMSS (0 = not set)
+export const RT_HAS_PREFSRC = 512;
+export const RT_HAS_CACHEINFO = 1024;
+
+// ---- nexthop row: struct rtnexthop + nested RTA_GATEWAY / RTA_VIA ----
+export const NH_FLAGS = 0; // u8 rtnh_flags
+export const NH_HOPS = 1; // u8 rtnh_hops (weight - 1)
+export const NH_GW_FAMILY = 2; // u8: AF_INET/AF_INET6 when a gateway is present, else 0
+export const NH_IS_VIA = 3; // u8: 1 when the gateway came as RTA_VIA
+export const NH_IFINDEX = 4; // i32
+export const NH_GATEWAY = 8; // 16 bytes
+export const NEXTHOP_ROW = 24;
+
+// ---- link row: struct ifinfomsg + attributes ----
+export const LN_FAMILY = 12; // u8
+export const LN_TYPE = 14; // u16 ifi_type
+export const LN_INDEX = 16; // i32
+export const LN_FLAGS = 20; // u32 ifi_flags
+export const LN_CHANGE = 24; // u32 ifi_change
+export const LN_PRESENT = 28; // u32 bitmask of LN_HAS_*
+export const LN_MTU = 32; // u32 IFLA_MTU
+export const LN_MASTER = 36; // u32 IFLA_MASTER
+export const LN_LINK = 40; // u32 IFLA_LINK
+export const LN_NET_NS_FD = 44; // i32 IFLA_NET_NS_FD (requests only)
+export const LN_ADDRESS_LEN = 48; // u8
+export const LN_OPERSTATE = 49; // u8 IFLA_OPERSTATE
+export const LN_ADDRESS = 52; // 32 bytes IFLA_ADDRESS
+export const LN_IFNAME = 84; // 16 bytes, NUL-terminated
+export const LN_KIND = 100; // 16 bytes IFLA_INFO_KIND, NUL-terminated
+export const LN_MODE = 116; // u32 IFLA_MACVLAN_MODE or IFLA_IPVLAN_MODE (u16 on the wire)
+export const LN_VRF_TABLE = 120; // u32 IFLA_VRF_TABLE
+export const LN_IPVLAN_FLAGS = 124; // u16 IFLA_IPVLAN_FLAGS
+export const LN_LINK_NETNSID = 128; // i32 IFLA_LINK_NETNSID
+export const LINK_ROW = 132;
+
+export const LN_HAS_MTU = 1;
+export const LN_HAS_MASTER = 2;
+export const LN_HAS_LINK = 4;
+export const LN_HAS_NET_NS_FD = 8;
+export const LN_HAS_ADDRESS = 16;
+export const LN_HAS_IFNAME = 32;
+export const LN_HAS_KIND = 64; // IFLA_LINKINFO with IFLA_INFO_KIND
+export const LN_HAS_MODE = 128; // IFLA_INFO_DATA mode (macvlan/ipvlan)
+export const LN_HAS_VRF_TABLE = 256;
+export const LN_HAS_IPVLAN_FLAGS = 512;
+export const LN_HAS_OPERSTATE = 1024;
+export const LN_HAS_LINK_NETNSID = 2048;
+
+// ---- address row: struct ifaddrmsg + attributes ----
+export const AD_FAMILY = 12; // u8
+export const AD_PREFIXLEN = 13; // u8
+export const AD_IFA_FLAGS = 14; // u8 ifa_flags (header)
+export const AD_SCOPE = 15; // u8
+export const AD_INDEX = 16; // u32
+export const AD_PRESENT = 20; // u32 bitmask of AD_HAS_*
+export const AD_FLAGS = 24; // u32 IFA_FLAGS
+export const AD_ADDRESS = 28; // 16 bytes IFA_ADDRESS
+export const AD_LOCAL = 44; // 16 bytes IFA_LOCAL
+export const AD_BROADCAST = 60; // 16 bytes IFA_BROADCAST
+export const AD_LABEL = 76; // 16 bytes IFA_LABEL, NUL-terminated
+export const AD_CACHEINFO = 92; // 16 bytes struct ifa_cacheinfo
+export const AD_PROTO = 108; // u8 IFA_PROTO
+export const ADDR_ROW = 112;
+
+export const AD_HAS_ADDRESS = 1;
+export const AD_HAS_LOCAL = 2;
+export const AD_HAS_BROADCAST = 4;
+export const AD_HAS_LABEL = 8;
+export const AD_HAS_FLAGS = 16;
+export const AD_HAS_CACHEINFO = 32;
+export const AD_HAS_PROTO = 64;
+
+// ---- parse status (exported global `status` after parse()) ----
+export const STATUS_MORE = 0; // datagram consumed, dump continues
+export const STATUS_DONE = 1; // NLMSG_DONE seen
+export const STATUS_ERROR = 2; // NLMSG_ERROR with error != 0 (see `errorCode`)
+export const STATUS_ACK = 3; // NLMSG_ERROR with error == 0
+export const STATUS_MALFORMED = -1; // a length did not fit; rows before it are valid

@@ -1,0 +1,73 @@
+// Internal result shape: the CNI 1.1.0 result. Conversion to older versions is in version.ts.
+
+export interface Interface {
+  name: string;
+  mac?: string;
+  mtu?: number;
+  sandbox?: string;
+  socketPath?: string;
+  pciID?: string;
+}
+
+export interface IPConfig {
+  /** CIDR with host bits kept, e.g. "10.10.0.1/24". */
+  address: string;
+  gateway?: string;
+  /** Index into `interfaces`. */
+  interface?: number;
+}
+
+export interface Route {
+  dst: string;
+  gw?: string;
+  /** Extension (cni #1190): several gateways for one destination. Accepted when read, not emitted. */
+  gws?: string[];
+  mtu?: number;
+  advmss?: number;
+  priority?: number;
+  table?: number;
+  scope?: number;
+}
+
+export interface DNS {
+  nameservers?: string[];
+  domain?: string;
+  search?: string[];
+  options?: string[];
+}
+
+export interface Result {
+  cniVersion: string;
+  interfaces?: Interface[];
+  ips?: IPConfig[];
+  routes?: Route[];
+  dns?: DNS;
+}
+
+/** What the runtime passed: env vars and stdin (see skel.ts for how they are validated). */
+export interface CmdArgs {
+  command: string;
+  containerId: string;
+  netns: string;
+  ifname: string;
+  /** CNI_ARGS, verbatim. */
+  args: string;
+  /** CNI_PATH split on ':'. */
+  path: string[];
+  stdin: Uint8Array;
+  /** The whole config, parsed once as JSON (an object; validated per plugin). */
+  config: Record<string, unknown>;
+  /** The config's cniVersion ("" means 0.1.0). */
+  cniVersion: string;
+}
+
+/** A plugin is a set of synchronous command functions (no async I/O: see bun-runtime.md §3). */
+export interface Plugin {
+  name: string;
+  supportedVersions: readonly string[];
+  add(args: CmdArgs): Result;
+  del(args: CmdArgs): void;
+  check(args: CmdArgs): void;
+  status?(args: CmdArgs): void;
+  gc?(args: CmdArgs): void;
+}
