@@ -27,6 +27,12 @@ export interface Route {
   priority?: number;
   table?: number;
   scope?: number;
+  /**
+   * Internal only, never serialized: the weight (1-256) of this entry's nexthop when it belongs
+   * to a multipath group. Results stay standard route entries (libcni keeps only known keys);
+   * weights travel in-process from static IPAM to the interface plugins.
+   */
+  weight?: number;
 }
 
 export interface DNS {
