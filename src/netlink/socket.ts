@@ -1,0 +1,153 @@
+// A NETLINK_ROUTE socket bound to one network namespace. Requests and dumps are encoded into and
+// parsed from the codec's regions in wasm memory; rows of a dump stay in the codec's tables until
+// the next request on any socket, so callers read what they need before sending again.
+import { codec } from "./codec";
+import {
+  AF_NETLINK, NETLINK_ADD_MEMBERSHIP, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NETLINK_ROUTE,
+  SOCK_CLOEXEC, SOCK_RAW, SO_RCVBUFFORCE, SOL_NETLINK, SOL_SOCKET,
+} from "./constants";
+import { check, errno, libc, strerror, SyscallError } from "./libc";
+import { withNetns } from "./netns";
+
+const STATUS_MORE = 0;
+const STATUS_DONE = 1;
+const STATUS_ERROR = 2;
+const STATUS_ACK = 3;
+const STATUS_MALFORMED = -1;
+
+/** How often a dump is repeated when the kernel flags it inconsistent (NLM_F_DUMP_INTR). */
+const DUMP_RETRIES = 5;
+
+/** A request the kernel refused: errno from NLMSG_ERROR plus the extended-ack text, if any. */
+export class NetlinkError extends Error {
+  constructor(
+    readonly errno: number,
+    readonly extack: string,
+  ) {
+    super(extack ? `${strerror(errno)} (kernel: ${extack})` : strerror(errno));
+  }
+}
+
+/** A dump the kernel kept interrupting because the table changed under it. */
+export class DumpInterruptedError extends Error {
+  constructor() {
+    super(`netlink dump interrupted ${DUMP_RETRIES} times by concurrent changes`);
+  }
+}
+
+let nextSeq = (Date.now() & 0xffff) << 8;
+
+function setIntOption(fd: number, level: number, name: number, value: number): void {
+  const v = new Int32Array([value]);
+  check("setsockopt", () => libc.setsockopt(fd, level, name, v, 4));
+}
+
+export class NetlinkSocket {
+  private constructor(private fd: number) {}
+
+  /**
+   * Opens a socket in the current namespace, or inside the namespace at `netnsPath` (the socket
+   * keeps talking to that namespace after the thread has returned to its own).
+   */
+  static open(netnsPath?: string, groups: readonly number[] = []): NetlinkSocket {
+    const create = () => {
+      const fd = check("socket(AF_NETLINK)", () => libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+      try {
+        setIntOption(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
+        setIntOption(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1);
+        // Large dumps (100k routes) arrive faster than they are parsed.
+        try {
+          setIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20);
+        } catch {
+          // Needs CAP_NET_ADMIN; the default buffer still works, dumps just wait on the kernel.
+        }
+        const sa = new Uint8Array(12);
+        new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
+        check("bind(AF_NETLINK)", () => libc.bind(fd, sa, 12));
+        for (const g of groups) setIntOption(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, g);
+        return new NetlinkSocket(fd);
+      } catch (e) {
+        libc.close(fd);
+        throw e;
+      }
+    };
+    return netnsPath ? withNetns(netnsPath, create) : create();
+  }
+
+  close(): void {
+    if (this.fd >= 0) libc.close(this.fd);
+    this.fd = -1;
+  }
+
+  /** Sends one request built by `encode(seq)` (which returns its length) and waits for the ACK. */
+  request(encode: (seq: number) => number): void {
+    const seq = this.send(encode);
+    for (;;) {
+      const status = this.receive();
+      if ((status === STATUS_ACK || status === STATUS_ERROR) && codec.errorSeq() === seq) {
+        if (status === STATUS_ERROR) throw new NetlinkError(-codec.errorCode(), codec.extAckMessage());
+        return;
+      }
+      if (status === STATUS_MALFORMED) throw new Error("malformed netlink reply");
+    }
+  }
+
+  /**
+   * Runs a dump built by `encode(seq)`; afterwards the codec's tables hold one row per object.
+   * A dump the kernel marks inconsistent is repeated.
+   */
+  dump(encode: (seq: number) => number): void {
+    for (let attempt = 0; attempt < DUMP_RETRIES; attempt++) {
+      codec.reset();
+      this.send(encode);
+      for (;;) {
+        const status = this.receive();
+        if (status === STATUS_DONE) break;
+        if (status === STATUS_ERROR) throw new NetlinkError(-codec.errorCode(), codec.extAckMessage());
+        if (status === STATUS_MALFORMED) throw new Error("malformed netlink dump");
+      }
+      if (!codec.dumpInterrupted()) return;
+    }
+    throw new DumpInterruptedError();
+  }
+
+  /**
+   * Waits up to `timeoutMs` for messages (e.g. multicast notifications) and parses what arrives
+   * into the codec's tables (after a reset). Returns false on timeout.
+   */
+  waitMessages(timeoutMs: number): boolean {
+    const pfd = new Int32Array([this.fd, 1 /* POLLIN */]);
+    const n = check("poll", () => libc.poll(pfd, 1, Math.max(0, Math.ceil(timeoutMs))));
+    if (n === 0) return false;
+    codec.reset();
+    this.receive();
+    return true;
+  }
+
+  private send(encode: (seq: number) => number): number {
+    const seq = (nextSeq = (nextSeq + 1) >>> 0);
+    const len = encode(seq);
+    const buf = codec.requestView(len);
+    const sa = new Uint8Array(12);
+    new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
+    const sent = check("sendto(netlink)", () => libc.sendto(this.fd, buf, len, 0, sa, 12));
+    if (sent !== len) throw new SyscallError("sendto(netlink): short write", 0);
+    return seq;
+  }
+
+  /** Receives one datagram into the codec's receive region and parses it. */
+  private receive(): number {
+    for (;;) {
+      const view = codec.recvView();
+      const n = Number(libc.recvfrom(this.fd, view, view.length, 0, null, null));
+      if (n < 0) {
+        const e = errno();
+        if (e === 4 /* EINTR */) continue;
+        throw new SyscallError("recvfrom(netlink)", e);
+      }
+      const status = codec.parse(n);
+      if (status === STATUS_MORE && n === 0) throw new Error("netlink socket closed");
+      return status;
+    }
+  }
+}
