@@ -1,0 +1,116 @@
+// nexthop's ConfigureIface: addresses, IPv6 sysctls, link up, DAD wait, then routes as nexthop
+// sets. Runs with a socket opened inside the pod's namespace; every change is recorded in the
+// undo log so a failed ADD leaves the namespace as it was.
+import { CniError, ErrCode } from "../cni/errors";
+import type { Result } from "../cni/types";
+import { addAddr } from "../netlink/addr";
+import { AF_INET6, RTNLGRP_IPV6_IFADDR } from "../netlink/constants";
+import { linkByName, setLinkUp } from "../netlink/link";
+import { withNetns } from "../netlink/netns";
+import { deleteRoute, effectiveMetric, writeRoute } from "../netlink/route";
+import { NetlinkSocket } from "../netlink/socket";
+import { waitForDad } from "./dad";
+import { defaultGateways, parseCidr, planRoutes, type Ecmp, type RouteWrite } from "./plan";
+import { joinNexthops } from "./routes";
+import { readSysctl, writeSysctl } from "./sysctl";
+import type { UndoLog } from "./undo";
+
+function fail(msg: string, err: unknown): CniError {
+  const code = err instanceof CniError ? err.code : ErrCode.Internal;
+  return new CniError(code, `${msg}: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+/** What upstream does before the first IPv6 address: make sure IPv6 is on and addresses survive a down. */
+function enableIpv6(ifname: string): void {
+  for (const dev of ["lo", ifname]) {
+    const key = `net/ipv6/conf/${dev}/disable_ipv6`;
+    let old: string;
+    try {
+      old = readSysctl(key);
+    } catch (e) {
+      console.error(`ipam: failed to read sysctl ${key}: ${e instanceof Error ? e.message : e}`);
+      continue;
+    }
+    if (old === "0") continue;
+    try {
+      writeSysctl(key, "0");
+    } catch (e) {
+      throw fail(`failed to enable IPv6 for interface "${dev}" (${key}=${old})`, e);
+    }
+  }
+  try {
+    writeSysctl(`net/ipv6/conf/${ifname}/keep_addr_on_down`, "1");
+  } catch (e) {
+    throw fail(`failed to enable keep_addr_on_down for interface "${ifname}"`, e);
+  }
+}
+
+function routeText(w: RouteWrite, ifname: string): string {
+  const k = w.set.key;
+  const via = w.set.nexthops.map((nh) => nh.gateway ?? "<nil>").join(",");
+  return `${k.dst} via ${via} dev ${ifname} metric ${effectiveMetric(k.family, k.priority)} (Scope: ${k.scope}, Table: ${k.table})`;
+}
+
+/** Installs one planned write, recording its undo. */
+export function installRoute(sock: NetlinkSocket, w: RouteWrite, log: UndoLog): void {
+  if (w.how === "join") {
+    joinNexthops(sock, w.set, log);
+    return;
+  }
+  writeRoute(sock, "prepend", w.set.key, w.set.nexthops, { mtu: w.set.mtu, advmss: w.set.advmss });
+  log.push(`add route ${w.set.key.dst}`, () => deleteRoute(sock, w.set.key, w.set.nexthops));
+}
+
+export function configureInterface(netns: string, sock: NetlinkSocket, ifname: string, result: Result, ecmp: Ecmp, log: UndoLog): void {
+  if (!result.interfaces?.length) throw new CniError(ErrCode.Internal, "no interfaces to configure");
+  const link = linkByName(sock, ifname);
+  if (!link) throw new CniError(ErrCode.Internal, `failed to lookup "${ifname}": Link not found`);
+  // Everything is validated before the first change.
+  const writes = planRoutes(result, ifname, link.index, ecmp);
+  const ips = (result.ips ?? []).filter((ip) => ip.interface !== undefined);
+  for (const ip of ips) {
+    if (result.interfaces[ip.interface!]?.name !== ifname) {
+      throw new CniError(ErrCode.Internal, `failed to add IP addr ${ip.address} to "${ifname}": invalid interface index`);
+    }
+    if (!parseCidr(ip.address)) throw new CniError(ErrCode.InvalidNetworkConfig, `ips: invalid CIDR "${ip.address}"`);
+  }
+  const settle = defaultGateways(result, ifname).v6 !== undefined;
+  // Joined before any address exists, so no DAD notification can be missed.
+  const notify = settle ? NetlinkSocket.open(netns, [RTNLGRP_IPV6_IFADDR]) : undefined;
+  try {
+    let ipv6Ready = false;
+    for (const ip of ips) {
+      const cidr = parseCidr(ip.address)!;
+      if (cidr.family === AF_INET6 && !ipv6Ready) {
+        withNetns(netns, () => enableIpv6(ifname));
+        ipv6Ready = true;
+      }
+      try {
+        addAddr(sock, link.index, ip.address.split("/")[0], cidr.prefix);
+      } catch (e) {
+        throw fail(`failed to add IP addr ${ip.address} to "${ifname}"`, e);
+      }
+    }
+    try {
+      setLinkUp(sock, link.index);
+    } catch (e) {
+      throw fail(`failed to set "${ifname}" UP`, e);
+    }
+    if (notify) {
+      try {
+        waitForDad(sock, notify, link.index, ifname);
+      } catch (e) {
+        throw fail(`failed to settle addresses for "${ifname}"`, e);
+      }
+    }
+    for (const w of writes) {
+      try {
+        installRoute(sock, w, log);
+      } catch (e) {
+        throw fail(`failed to add route '${routeText(w, ifname)}'`, e);
+      }
+    }
+  } finally {
+    notify?.close();
+  }
+}

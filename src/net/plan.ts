@@ -1,0 +1,143 @@
+// From a CNI result to the route writes for one interface: validate every route, default its
+// gateway like upstream's ConfigureIface, and group routes that share a key into nexthop sets.
+// Pure: the kernel is not consulted (joining existing routes happens in routes.ts).
+import { CniError, ErrCode } from "../cni/errors";
+import type { Result, Route } from "../cni/types";
+import { AF_INET, AF_INET6, RT_TABLE_MAIN } from "../netlink/constants";
+import { formatIp, parseIpBytes } from "../netlink/ip";
+import type { RouteKey } from "../netlink/route";
+import type { NexthopSet } from "./routes";
+
+/**
+ * "merge" (default): routes sharing family, table, dst, metric, tos and scope become one
+ * multipath route in both families. "upstream": each route is added as upstream does
+ * (NLM_F_CREATE only: separate IPv4 routes, last one first; IPv6 merged by the kernel); routes
+ * from an explicit `gws` list are multipath either way.
+ */
+export type Ecmp = "merge" | "upstream";
+
+export interface RouteWrite {
+  /** "join" adds the set to the route under its key; "prepend" sends it as upstream does. */
+  how: "join" | "prepend";
+  set: NexthopSet;
+  /** Indexes into result.routes that this write installs. */
+  routes: number[];
+}
+
+const U32_MAX = 0xffffffff;
+
+function invalid(msg: string): CniError {
+  return new CniError(ErrCode.InvalidNetworkConfig, msg);
+}
+
+export interface Cidr {
+  family: number;
+  bytes: Uint8Array;
+  prefix: number;
+}
+
+/** Parses "ip/prefix"; undefined when malformed. Host bits are kept. */
+export function parseCidr(s: string): Cidr | undefined {
+  const m = /^([^/]+)\/([0-9]{1,3})$/.exec(s);
+  const bytes = m && parseIpBytes(m[1]);
+  if (!m || !bytes) return undefined;
+  const prefix = Number(m[2]);
+  if (prefix > bytes.length * 8) return undefined;
+  return { family: bytes.length === 4 ? AF_INET : AF_INET6, bytes, prefix };
+}
+
+/** The network of a CIDR as canonical text, host bits cleared: "10.1.0.0/16". */
+export function networkText(c: Cidr): string {
+  const b = Uint8Array.from(c.bytes);
+  for (let bit = c.prefix; bit < b.length * 8; bit++) b[bit >> 3] &= ~(0x80 >> (bit & 7));
+  return `${formatIp(b)}/${c.prefix}`;
+}
+
+function checkInt(field: string, v: number | undefined, min: number, max: number): void {
+  if (v === undefined) return;
+  if (!Number.isInteger(v) || v < min || v > max) throw invalid(`${field}: ${v} is out of range [${min}, ${max}]`);
+}
+
+/** The first gateway per family among the result's addresses on `ifname`, as ConfigureIface picks. */
+export function defaultGateways(result: Result, ifname: string): { v4?: string; v6?: string } {
+  const gws: { v4?: string; v6?: string } = {};
+  for (const ip of result.ips ?? []) {
+    if (ip.interface === undefined || result.interfaces?.[ip.interface]?.name !== ifname || !ip.gateway) continue;
+    const b = parseIpBytes(ip.gateway);
+    if (b?.length === 4) gws.v4 ??= formatIp(b);
+    else if (b) gws.v6 ??= formatIp(b);
+  }
+  return gws;
+}
+
+interface Planned {
+  key: RouteKey;
+  gateway?: string;
+  weight: number;
+  explicit: boolean;
+  route: Route;
+  index: number;
+}
+
+function planOne(route: Route, index: number, gws: { v4?: string; v6?: string }): Planned {
+  const at = `routes[${index}]`;
+  const dst = parseCidr(route.dst);
+  if (!dst) throw invalid(`${at}.dst: invalid CIDR "${route.dst}"`);
+  const v6 = dst.family === AF_INET6;
+  let gateway = route.gw ?? (v6 ? gws.v6 : gws.v4);
+  if (gateway !== undefined) {
+    const b = parseIpBytes(gateway);
+    if (!b) throw invalid(`${at}.gw: invalid IP address "${gateway}"`);
+    if ((b.length === 16) !== v6) {
+      throw invalid(`${at}.gw: gateway "${gateway}" is ${b.length === 16 ? "IPv6" : "IPv4"} but dst "${route.dst}" is ${v6 ? "IPv6" : "IPv4"}`);
+    }
+    gateway = formatIp(b);
+  }
+  checkInt(`${at}.priority`, route.priority, 0, U32_MAX);
+  checkInt(`${at}.table`, route.table, 0, U32_MAX);
+  checkInt(`${at}.scope`, route.scope, 0, 255);
+  checkInt(`${at}.mtu`, route.mtu, 0, U32_MAX);
+  checkInt(`${at}.advmss`, route.advmss, 0, U32_MAX);
+  checkInt(`${at}.weight`, route.weight, 1, 256);
+  return {
+    key: {
+      family: dst.family, table: route.table || RT_TABLE_MAIN, dst: networkText(dst),
+      priority: route.priority ?? 0, tos: 0, scope: route.scope ?? 0,
+    },
+    gateway, weight: route.weight ?? 1, explicit: route.weight !== undefined, route, index,
+  };
+}
+
+function sameKeyPlanned(a: RouteKey, b: RouteKey): boolean {
+  const metric = (k: RouteKey) => (k.family === AF_INET6 && k.priority === 0 ? 1024 : k.priority);
+  return a.family === b.family && a.table === b.table && a.dst === b.dst && metric(a) === metric(b) && a.tos === b.tos && a.scope === b.scope;
+}
+
+/**
+ * Validates the result's routes and plans their writes for the interface `ifindex`. Throws a
+ * CniError (code 7) naming the route field and value for anything the kernel would refuse or
+ * that cannot form a nexthop set.
+ */
+export function planRoutes(result: Result, ifname: string, ifindex: number, ecmp: Ecmp): RouteWrite[] {
+  const gws = defaultGateways(result, ifname);
+  const planned = (result.routes ?? []).map((r, i) => planOne(r, i, gws));
+  const writes: RouteWrite[] = [];
+  for (const p of planned) {
+    const nexthop = { gateway: p.gateway, ifindex, weight: p.weight };
+    const grouped = ecmp === "merge" || p.explicit;
+    const into = grouped ? writes.find((w) => w.how === "join" && sameKeyPlanned(w.set.key, p.key) && (ecmp === "merge" || w.routes.every((i) => planned[i].explicit))) : undefined;
+    if (!into) {
+      writes.push({ how: grouped ? "join" : "prepend", set: { key: p.key, nexthops: [nexthop], mtu: p.route.mtu, advmss: p.route.advmss }, routes: [p.index] });
+      continue;
+    }
+    if (into.set.nexthops.some((nh) => (nh.gateway ?? "") === (p.gateway ?? ""))) {
+      throw invalid(`routes[${p.index}].gw: duplicate gateway "${p.gateway ?? "(none)"}" for dst "${p.key.dst}"`);
+    }
+    if (p.key.family === AF_INET6 && (!p.gateway || into.set.nexthops.some((nh) => !nh.gateway))) {
+      throw invalid(`routes[${p.index}]: an IPv6 multipath route needs a gateway on every nexthop (dst "${p.key.dst}")`);
+    }
+    into.set.nexthops.push(nexthop);
+    into.routes.push(p.index);
+  }
+  return writes;
+}
