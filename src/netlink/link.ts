@@ -49,9 +49,9 @@ export function listLinks(sock: NetlinkSocket): Link[] {
 
 function getLink(sock: NetlinkSocket, spec: LinkSpec): Link | undefined {
   try {
-    // A GETLINK without NLM_F_DUMP answers with one RTM_NEWLINK (no ACK is requested).
+    // A GETLINK without NLM_F_DUMP answers with one RTM_NEWLINK, then the requested ACK.
     codec.reset();
-    sock.dump((seq) => codec.encodeLink(RTM_GETLINK, NLM_F_REQUEST, seq, spec));
+    sock.request((seq) => codec.encodeLink(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, seq, spec));
   } catch (e) {
     if (e instanceof NetlinkError && e.errno === 19 /* ENODEV */) return undefined;
     throw e;

@@ -79,7 +79,11 @@ export class NetlinkSocket {
     this.fd = -1;
   }
 
-  /** Sends one request built by `encode(seq)` (which returns its length) and waits for the ACK. */
+  /**
+   * Sends one request built by `encode(seq)` (which returns its length) and waits for the ACK.
+   * Replies that precede the ACK (e.g. the RTM_NEWLINK of a GETLINK) are appended to the codec's
+   * tables; the tables are not reset here.
+   */
   request(encode: (seq: number) => number): void {
     const seq = this.send(encode);
     for (;;) {
