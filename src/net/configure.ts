@@ -4,13 +4,14 @@
 import { CniError, ErrCode } from "../cni/errors";
 import type { Result } from "../cni/types";
 import { addAddr } from "../netlink/addr";
-import { AF_INET6, RTNLGRP_IPV6_IFADDR } from "../netlink/constants";
+import { RTNLGRP_IPV6_IFADDR } from "../netlink/constants";
 import { linkByName, setLinkUp } from "../netlink/link";
 import { withNetns } from "../netlink/netns";
 import { deleteRoute, effectiveMetric, writeRoute } from "../netlink/route";
 import { NetlinkSocket } from "../netlink/socket";
 import { waitForDad } from "./dad";
-import { defaultGateways, parseCidr, planRoutes, type Ecmp, type RouteWrite } from "./plan";
+import { formatIP, parseCIDR } from "../ipam/ip";
+import { defaultGateways, planRoutes, type Ecmp, type RouteWrite } from "./plan";
 import { joinNexthops } from "./routes";
 import { readSysctl, writeSysctl } from "./sysctl";
 import type { UndoLog } from "./undo";
@@ -72,7 +73,7 @@ export function configureInterface(netns: string, sock: NetlinkSocket, ifname: s
     if (result.interfaces[ip.interface!]?.name !== ifname) {
       throw new CniError(ErrCode.Internal, `failed to add IP addr ${ip.address} to "${ifname}": invalid interface index`);
     }
-    if (!parseCidr(ip.address)) throw new CniError(ErrCode.InvalidNetworkConfig, `ips: invalid CIDR "${ip.address}"`);
+    if (!parseCIDR(ip.address)) throw new CniError(ErrCode.InvalidNetworkConfig, `ips: invalid CIDR "${ip.address}"`);
   }
   const settle = defaultGateways(result, ifname).v6 !== undefined;
   // Joined before any address exists, so no DAD notification can be missed.
@@ -80,13 +81,13 @@ export function configureInterface(netns: string, sock: NetlinkSocket, ifname: s
   try {
     let ipv6Ready = false;
     for (const ip of ips) {
-      const cidr = parseCidr(ip.address)!;
-      if (cidr.family === AF_INET6 && !ipv6Ready) {
+      const cidr = parseCIDR(ip.address)!;
+      if (cidr.ip.family === 6 && !ipv6Ready) {
         withNetns(netns, () => enableIpv6(ifname));
         ipv6Ready = true;
       }
       try {
-        addAddr(sock, link.index, ip.address.split("/")[0], cidr.prefix);
+        addAddr(sock, link.index, formatIP(cidr.ip), cidr.prefix);
       } catch (e) {
         throw fail(`failed to add IP addr ${ip.address} to "${ifname}"`, e);
       }

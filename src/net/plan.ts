@@ -4,7 +4,7 @@
 import { CniError, ErrCode } from "../cni/errors";
 import type { Result, Route } from "../cni/types";
 import { AF_INET, AF_INET6, RT_TABLE_MAIN } from "../netlink/constants";
-import { formatIp, parseIpBytes } from "../netlink/ip";
+import { formatCIDR, formatIP, networkOf, parseCIDR, parseIP } from "../ipam/ip";
 import type { RouteKey } from "../netlink/route";
 import type { NexthopSet } from "./routes";
 
@@ -30,29 +30,6 @@ function invalid(msg: string): CniError {
   return new CniError(ErrCode.InvalidNetworkConfig, msg);
 }
 
-export interface Cidr {
-  family: number;
-  bytes: Uint8Array;
-  prefix: number;
-}
-
-/** Parses "ip/prefix"; undefined when malformed. Host bits are kept. */
-export function parseCidr(s: string): Cidr | undefined {
-  const m = /^([^/]+)\/([0-9]{1,3})$/.exec(s);
-  const bytes = m && parseIpBytes(m[1]);
-  if (!m || !bytes) return undefined;
-  const prefix = Number(m[2]);
-  if (prefix > bytes.length * 8) return undefined;
-  return { family: bytes.length === 4 ? AF_INET : AF_INET6, bytes, prefix };
-}
-
-/** The network of a CIDR as canonical text, host bits cleared: "10.1.0.0/16". */
-export function networkText(c: Cidr): string {
-  const b = Uint8Array.from(c.bytes);
-  for (let bit = c.prefix; bit < b.length * 8; bit++) b[bit >> 3] &= ~(0x80 >> (bit & 7));
-  return `${formatIp(b)}/${c.prefix}`;
-}
-
 function checkInt(field: string, v: number | undefined, min: number, max: number): void {
   if (v === undefined) return;
   if (!Number.isInteger(v) || v < min || v > max) throw invalid(`${field}: ${v} is out of range [${min}, ${max}]`);
@@ -63,9 +40,9 @@ export function defaultGateways(result: Result, ifname: string): { v4?: string; 
   const gws: { v4?: string; v6?: string } = {};
   for (const ip of result.ips ?? []) {
     if (ip.interface === undefined || result.interfaces?.[ip.interface]?.name !== ifname || !ip.gateway) continue;
-    const b = parseIpBytes(ip.gateway);
-    if (b?.length === 4) gws.v4 ??= formatIp(b);
-    else if (b) gws.v6 ??= formatIp(b);
+    const gw = parseIP(ip.gateway);
+    if (gw?.family === 4) gws.v4 ??= formatIP(gw);
+    else if (gw) gws.v6 ??= formatIP(gw);
   }
   return gws;
 }
@@ -81,17 +58,17 @@ interface Planned {
 
 function planOne(route: Route, index: number, gws: { v4?: string; v6?: string }): Planned {
   const at = `routes[${index}]`;
-  const dst = parseCidr(route.dst);
+  const dst = parseCIDR(route.dst);
   if (!dst) throw invalid(`${at}.dst: invalid CIDR "${route.dst}"`);
-  const v6 = dst.family === AF_INET6;
+  const v6 = dst.ip.family === 6;
   let gateway = route.gw ?? (v6 ? gws.v6 : gws.v4);
   if (gateway !== undefined) {
-    const b = parseIpBytes(gateway);
-    if (!b) throw invalid(`${at}.gw: invalid IP address "${gateway}"`);
-    if ((b.length === 16) !== v6) {
-      throw invalid(`${at}.gw: gateway "${gateway}" is ${b.length === 16 ? "IPv6" : "IPv4"} but dst "${route.dst}" is ${v6 ? "IPv6" : "IPv4"}`);
+    const gw = parseIP(gateway);
+    if (!gw) throw invalid(`${at}.gw: invalid IP address "${gateway}"`);
+    if ((gw.family === 6) !== v6) {
+      throw invalid(`${at}.gw: gateway "${gateway}" is IPv${gw.family} but dst "${route.dst}" is ${v6 ? "IPv6" : "IPv4"}`);
     }
-    gateway = formatIp(b);
+    gateway = formatIP(gw);
   }
   checkInt(`${at}.priority`, route.priority, 0, U32_MAX);
   checkInt(`${at}.table`, route.table, 0, U32_MAX);
@@ -101,7 +78,7 @@ function planOne(route: Route, index: number, gws: { v4?: string; v6?: string })
   checkInt(`${at}.weight`, route.weight, 1, 256);
   return {
     key: {
-      family: dst.family, table: route.table || RT_TABLE_MAIN, dst: networkText(dst),
+      family: v6 ? AF_INET6 : AF_INET, table: route.table || RT_TABLE_MAIN, dst: formatCIDR(networkOf(dst)),
       priority: route.priority ?? 0, tos: 0, scope: route.scope ?? 0,
     },
     gateway, weight: route.weight ?? 1, explicit: route.weight !== undefined, route, index,
