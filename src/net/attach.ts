@@ -1,0 +1,213 @@
+// The shared story of the interface plugins (macvlan, ipvlan): create the pod's interface, run
+// IPAM, configure addresses and routes; DEL detaches shared routes before deleting the device;
+// CHECK compares prevResult with the kernel. Every ADD step is undone if a later one fails.
+import { delegateAdd, delegateCheck, delegateDel } from "../cni/delegate";
+import { CniError, ErrCode } from "../cni/errors";
+import type { CmdArgs, DNS, Interface, Result } from "../cni/types";
+import { formatIP, parseCIDR } from "../ipam/ip";
+import { listAddrs } from "../netlink/addr";
+import { AF_UNSPEC, RT_TABLE_MAIN } from "../netlink/constants";
+import { createLink, deleteLink, linkByIndex, linkByName, renameLink, setLinkUp, type Link } from "../netlink/link";
+import { openNetns, withNetns } from "../netlink/netns";
+import { libc, SyscallError } from "../netlink/libc";
+import { listRoutes, sameKey } from "../netlink/route";
+import { NetlinkSocket } from "../netlink/socket";
+import { configureInterface } from "./configure";
+import { hasNexthop } from "./nexthops";
+import { planRoutes, type Ecmp } from "./plan";
+import { detachSharedRoutes } from "./routes";
+import { writeSysctl } from "./sysctl";
+import { UndoLog } from "./undo";
+
+export interface AttachConf {
+  kind: "macvlan" | "ipvlan";
+  /** Lower device; undefined means the device of the default route. */
+  master?: string;
+  mode: number;
+  mtu: number;
+  mac?: Uint8Array;
+  linkInContainer: boolean;
+  ipamType: string;
+  dns?: DNS;
+  ecmp: Ecmp;
+  prevResult?: Result;
+}
+
+/** Runs `fn` with a socket in the namespace at `path` (or the current one), always closed after. */
+export function withSocket<T>(path: string | undefined, fn: (sock: NetlinkSocket) => T): T {
+  const sock = NetlinkSocket.open(path);
+  try {
+    return fn(sock);
+  } finally {
+    sock.close();
+  }
+}
+
+/**
+ * The device of the first main-table default route, as upstream picks a master. A multipath
+ * default has no top-level device: its first nexthop's device is used (upstream fails there).
+ */
+export function defaultRouteLink(sock: NetlinkSocket): string {
+  const def = listRoutes(sock, AF_UNSPEC).find((r) => r.table === RT_TABLE_MAIN && r.dst.endsWith("/0") && r.nexthops[0]?.ifindex);
+  const link = def && linkByIndex(sock, def.nexthops[0].ifindex);
+  if (!link) throw new CniError(ErrCode.Internal, "no default route interface found");
+  return link.name;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Runs a step; a failure is reported as "<step>: <error>" with the error's code kept. */
+function step<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof CniError) throw e;
+    throw new CniError(ErrCode.Internal, `${what}: ${errorText(e)}`);
+  }
+}
+
+function openPodNetns(netns: string): number {
+  try {
+    return openNetns(netns);
+  } catch (e) {
+    throw new CniError(ErrCode.Internal, `failed to open netns "${netns}": ${errorText(e)}`);
+  }
+}
+
+function tmpName(): string {
+  return `veth${crypto.getRandomValues(new Uint32Array(1))[0].toString(16).padStart(8, "0")}`;
+}
+
+/** Creates the pod's device as `ifname` inside the pod's namespace; returns it (re-read there). */
+function createPodLink(conf: AttachConf, args: CmdArgs, pod: NetlinkSocket, podFd: number, log: UndoLog): Link {
+  if (linkByName(pod, args.ifname)) {
+    throw new CniError(ErrCode.InvalidEnvironmentVariables, `CNI_IFNAME "${args.ifname}": an interface with this name already exists in netns ${args.netns}`);
+  }
+  const parentNs = conf.linkInContainer ? args.netns : undefined;
+  return withSocket(parentNs, (parentSock) => {
+    const masterName = conf.master ?? defaultRouteLink(parentSock);
+    const master = linkByName(parentSock, masterName);
+    if (!master) throw new CniError(ErrCode.Internal, `failed to lookup master "${masterName}": Link not found`);
+    if (conf.kind === "macvlan" && conf.mtu > master.mtu) {
+      throw new CniError(ErrCode.InvalidNetworkConfig, `invalid MTU ${conf.mtu}, must be [0, master MTU(${master.mtu})]`);
+    }
+    // A temporary name first, as upstream does: the final name may exist in the parent's namespace.
+    const tmp = tmpName();
+    step(`failed to create ${conf.kind}`, () =>
+      createLink(parentSock, { name: tmp, kind: conf.kind, parent: master.index, mode: conf.mode, mtu: conf.mtu, mac: conf.mac, netnsFd: podFd }),
+    );
+    const created = linkByName(pod, tmp);
+    if (!created) throw new CniError(ErrCode.Internal, `failed to create ${conf.kind}: ${tmp} did not appear in ${args.netns}`);
+    log.push(`create ${conf.kind} ${args.ifname}`, () => deleteLink(pod, created.index));
+    step(`failed to rename ${conf.kind} to "${args.ifname}"`, () => renameLink(pod, created.index, args.ifname));
+    const link = linkByIndex(pod, created.index);
+    if (!link) throw new CniError(ErrCode.Internal, `failed to refetch ${conf.kind} "${args.ifname}"`);
+    return link;
+  });
+}
+
+/** ADD: device, IPAM, addresses and routes; all or nothing. */
+export function attachAdd(conf: AttachConf, args: CmdArgs): Result {
+  const podFd = openPodNetns(args.netns);
+  const log = new UndoLog();
+  const pod = NetlinkSocket.open(args.netns);
+  try {
+    const link = createPodLink(conf, args, pod, podFd, log);
+    const iface: Interface = { name: args.ifname, mac: link.mac, sandbox: args.netns };
+    let result: Result = { cniVersion: "1.1.0", interfaces: [iface] };
+    if (conf.ipamType) {
+      const ipam = delegateAdd(conf.ipamType, args);
+      log.push(`IPAM ADD (${conf.ipamType})`, () => delegateDel(conf.ipamType, args));
+      if (!ipam.ips?.length) throw new CniError(ErrCode.Internal, "IPAM plugin returned missing IP config");
+      result = { ...result, ips: ipam.ips.map((ip) => ({ ...ip, interface: 0 })), routes: ipam.routes ?? [] };
+    } else if (conf.prevResult?.ips?.length) {
+      result = { ...conf.prevResult, cniVersion: "1.1.0", interfaces: [iface], ips: conf.prevResult.ips.map((ip) => ({ ...ip, interface: 0 })) };
+    }
+    if (result.ips?.length) {
+      withNetns(args.netns, () => {
+        // Gratuitous ARP / unsolicited NA on up and on address changes, as upstream; best effort.
+        for (const key of [`net/ipv4/conf/${args.ifname}/arp_notify`, `net/ipv6/conf/${args.ifname}/ndisc_notify`]) {
+          try {
+            writeSysctl(key, "1");
+          } catch {}
+        }
+      });
+      configureInterface(args.netns, pod, args.ifname, result, conf.ecmp, log);
+    } else {
+      step(`failed to set "${args.ifname}" UP`, () => setLinkUp(pod, link.index));
+    }
+    result.dns = conf.dns;
+    if (!result.dns || Object.keys(result.dns).length === 0) delete result.dns;
+    return result;
+  } catch (e) {
+    const failures = log.rollback();
+    const err = e instanceof CniError ? e : new CniError(ErrCode.Internal, errorText(e));
+    if (failures.length === 0) throw err;
+    throw new CniError(err.code, err.message, [err.details, `rollback incomplete: ${failures.join("; ")}`].filter(Boolean).join("; "));
+  } finally {
+    pod.close();
+    libc.close(podFd);
+  }
+}
+
+/** DEL: IPAM DEL, then take this device's nexthops out of shared routes, then delete it. */
+export function attachDel(conf: Pick<AttachConf, "ipamType">, args: CmdArgs): void {
+  if (conf.ipamType) delegateDel(conf.ipamType, args);
+  if (!args.netns) return;
+  let pod: NetlinkSocket;
+  try {
+    pod = NetlinkSocket.open(args.netns);
+  } catch (e) {
+    if (e instanceof SyscallError && e.errno === 2 /* ENOENT */) return;
+    throw new CniError(ErrCode.Internal, `failed to open netns "${args.netns}": ${errorText(e)}`);
+  }
+  try {
+    const link = linkByName(pod, args.ifname);
+    if (!link) return;
+    step(`failed to remove the nexthops of "${args.ifname}" from shared routes`, () => detachSharedRoutes(pod, link.index));
+    step(`failed to delete "${args.ifname}"`, () => deleteLink(pod, link.index));
+  } finally {
+    pod.close();
+  }
+}
+
+/** CHECK: the device, its addresses and its nexthop sets against prevResult. */
+export function attachCheck(conf: AttachConf, args: CmdArgs, checkLink: (link: Link) => void): void {
+  if (conf.ipamType) delegateCheck(conf.ipamType, args);
+  const prev = conf.prevResult;
+  if (!prev) throw new CniError(ErrCode.Internal, "required prevResult missing");
+  const iface = prev.interfaces?.find((i) => i.name === args.ifname);
+  if (!iface || iface.sandbox !== args.netns) {
+    throw new CniError(ErrCode.Internal, `sandbox in prevResult ${iface?.sandbox ?? ""} doesn't match configured netns: ${args.netns}`);
+  }
+  withSocket(args.netns, (pod) => {
+    const link = linkByName(pod, args.ifname);
+    if (!link) throw new CniError(ErrCode.Internal, `container Interface name in prevResult: ${args.ifname} not found`);
+    checkLink(link);
+    const have = listAddrs(pod, AF_UNSPEC, link.index);
+    for (const ip of prev.ips ?? []) {
+      if (ip.interface === undefined || prev.interfaces?.[ip.interface]?.name !== args.ifname) continue;
+      const cidr = parseCIDR(ip.address);
+      const text = cidr && formatIP(cidr.ip);
+      if (!have.some((a) => a.ip === text && a.prefixlen === cidr?.prefix)) {
+        throw new CniError(ErrCode.Internal, `Failed to match addr ${ip.address} on interface ${args.ifname}`);
+      }
+    }
+    const routes = listRoutes(pod);
+    const writes = planRoutes(prev, args.ifname, link.index, conf.ecmp);
+    for (const w of writes) {
+      // Compared as sets, per key: all aliases with the key count (upstream mode may have put one
+      // route per gateway), and only nexthops through this device (others belong to others).
+      const want = writes.filter((x) => sameKey(x.set.key, w.set.key)).flatMap((x) => x.set.nexthops);
+      const held = routes.filter((r) => sameKey(r, w.set.key)).flatMap((r) => r.nexthops).filter((nh) => nh.ifindex === link.index);
+      if (want.every((nh) => hasNexthop(held, nh)) && held.every((nh) => hasNexthop(want, nh))) continue;
+      const text = (nhs: typeof want) => nhs.map((nh) => nh.gateway ?? "direct").join(", ") || "none";
+      throw new CniError(
+        ErrCode.Internal,
+        `Expected Route ${w.set.key.dst} (table ${w.set.key.table}) via [${text(want)}] dev ${args.ifname}, kernel has [${text(held)}]`,
+      );
+    }
+  });
+}

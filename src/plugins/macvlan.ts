@@ -1,0 +1,73 @@
+// macvlan: upstream's config and results; routes sharing a key become one multipath route.
+import { z } from "zod";
+import { registerPlugin } from "../cni/delegate";
+import { CniError, ErrCode } from "../cni/errors";
+import { loadArgs } from "../cni/args";
+import { canonicalKeys } from "../cni/json";
+import { dnsSchema, ecmpSchema, parseConfig } from "../cni/schema";
+import type { CmdArgs, Plugin } from "../cni/types";
+import { ALL_VERSIONS, parsePrevResult } from "../cni/version";
+import {
+  MACVLAN_MODE_BRIDGE, MACVLAN_MODE_PASSTHRU, MACVLAN_MODE_PRIVATE, MACVLAN_MODE_VEPA,
+} from "../netlink/constants";
+import { parseMac } from "../netlink/link";
+import { attachAdd, attachCheck, attachDel, type AttachConf } from "../net/attach";
+
+const modes: Record<string, number> = {
+  "": MACVLAN_MODE_BRIDGE, bridge: MACVLAN_MODE_BRIDGE, private: MACVLAN_MODE_PRIVATE,
+  vepa: MACVLAN_MODE_VEPA, passthru: MACVLAN_MODE_PASSTHRU,
+};
+
+const schema = z.looseObject({
+  master: z.string().optional(),
+  mode: z.string().optional(),
+  mtu: z.number().int().min(0).optional(),
+  mac: z.string().optional(),
+  linkInContainer: z.boolean().optional(),
+  ipam: z.looseObject({ type: z.string().optional() }).optional(),
+  dns: dnsSchema.optional(),
+  ecmp: ecmpSchema,
+  runtimeConfig: z.looseObject({ mac: z.string().optional() }).optional(),
+});
+
+function macFrom(s: string): Uint8Array {
+  const mac = parseMac(s);
+  if (!mac) throw new CniError(ErrCode.InvalidNetworkConfig, `invalid args ${s} for MAC addr: address ${s}: invalid MAC address`);
+  return mac;
+}
+
+function load(args: CmdArgs): AttachConf {
+  const c = parseConfig(schema, canonicalKeys(args.config, ["master", "mode", "mtu", "mac", "linkInContainer", "ipam", "dns", "ecmp", "runtimeConfig"]));
+  const mode = modes[c.mode ?? ""];
+  if (mode === undefined) throw new CniError(ErrCode.InvalidNetworkConfig, `unknown macvlan mode: "${c.mode}"`);
+  let mac = c.mac;
+  const envMac = loadArgs(args.args, ["IgnoreUnknown", "MAC"]).MAC;
+  if (envMac) mac = envMac;
+  if (c.runtimeConfig?.mac) mac = c.runtimeConfig.mac;
+  return {
+    kind: "macvlan", master: c.master || undefined, mode, mtu: c.mtu ?? 0, mac: mac ? macFrom(mac) : undefined,
+    linkInContainer: c.linkInContainer ?? false, ipamType: c.ipam?.type ?? "", dns: c.dns, ecmp: c.ecmp ?? "merge",
+    prevResult: parsePrevResult(args.config),
+  };
+}
+
+const macvlan: Plugin = {
+  name: "macvlan",
+  supportedVersions: ALL_VERSIONS,
+  add: (args) => attachAdd(load(args), args),
+  // No master lookup on DEL: the master may be gone already.
+  del: (args) => attachDel({ ipamType: parseConfig(schema, args.config, "failed to load netConf").ipam?.type ?? "" }, args),
+  check: (args) => {
+    const conf = load(args);
+    attachCheck(conf, args, (link) => {
+      if (link.kind !== "macvlan") throw new CniError(ErrCode.Internal, `error: Container interface ${link.name} not of type macvlan`);
+      if (link.mode !== conf.mode) {
+        const name = (m: number) => Object.entries(modes).find(([k, v]) => k && v === m)?.[0] ?? String(m);
+        throw new CniError(ErrCode.Internal, `container macvlan mode ${name(link.mode)} does not match expected value: ${name(conf.mode)}`);
+      }
+    });
+  },
+};
+
+registerPlugin(macvlan);
+export default macvlan;
