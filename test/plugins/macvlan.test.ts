@@ -1,0 +1,271 @@
+// macvlan + static on this machine's kernel (macvlan over a veth parent), through dist/nexthop.
+// Kernel state is read with `ip -j` and compared as structures.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { createNetns, ipJson, sh, type Netns } from "../lib/netns";
+import { pluginDir, runCni } from "../lib/cni";
+
+let bin: ReturnType<typeof pluginDir>;
+beforeAll(() => {
+  bin = pluginDir();
+});
+afterAll(() => bin.dispose());
+
+interface Pod {
+  pod: Netns;
+  lan: Netns;
+  parent: string;
+}
+const made: Netns[] = [];
+afterEach(() => {
+  for (const ns of made.splice(0)) ns.delete();
+});
+
+/**
+ * A pod netns and a "lan" netns; the macvlan master is a veth in the host netns whose peer is in
+ * the lan netns (deleting the lan netns removes the pair). DAD is off unless asked for.
+ */
+function setup(opts: { eth0?: boolean; dad?: boolean } = {}): Pod {
+  const pod = createNetns();
+  const lan = createNetns();
+  made.push(pod, lan);
+  if (!opts.dad) {
+    for (const ns of [pod, lan]) sh(["ip", "netns", "exec", ns.name, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]);
+  }
+  const parent = `nhp${lan.name.slice(-8)}`;
+  sh(["ip", "link", "add", parent, "type", "veth", "peer", "name", "lan1", "netns", lan.name]);
+  sh(["ip", "link", "set", parent, "up"]);
+  sh(["ip", "-n", lan.name, "link", "set", "lan1", "up"]);
+  if (opts.eth0) {
+    sh(["ip", "link", "add", "eth0", "netns", pod.name, "type", "veth", "peer", "name", "lan0", "netns", lan.name]);
+    sh(["ip", "-n", pod.name, "addr", "add", "192.0.2.10/24", "dev", "eth0"]);
+    sh(["ip", "-n", pod.name, "addr", "add", "2001:db8:0:1::10/64", "dev", "eth0", "nodad"]);
+    sh(["ip", "-n", pod.name, "link", "set", "eth0", "up"]);
+    sh(["ip", "-n", lan.name, "link", "set", "lan0", "up"]);
+    sh(["ip", "-n", pod.name, "route", "add", "default", "via", "192.0.2.1", "dev", "eth0"]);
+    sh(["ip", "-n", pod.name, "-6", "route", "add", "default", "via", "2001:db8:0:1::1", "dev", "eth0"]);
+  }
+  return { pod, lan, parent };
+}
+
+function conf(p: Pod, extra: Record<string, unknown> = {}, routes?: unknown[]) {
+  return {
+    cniVersion: "1.1.0",
+    name: "nh-test",
+    type: "macvlan",
+    master: p.parent,
+    ...extra,
+    ipam: {
+      type: "static",
+      addresses: [
+        { address: "198.51.100.10/24", gateway: "198.51.100.1" },
+        { address: "203.0.113.10/24", gateway: "203.0.113.1" },
+        { address: "2001:db8:a::10/64", gateway: "2001:db8:a::1" },
+      ],
+      routes: routes ?? [
+        { dst: "0.0.0.0/0", gw: "198.51.100.1" },
+        { dst: "0.0.0.0/0", gw: "203.0.113.1" },
+        { dst: "::/0", gw: "2001:db8:a::1" },
+        { dst: "::/0", gw: "2001:db8:a::2" },
+      ],
+    },
+  };
+}
+
+function cni(p: Pod, command: string, config: unknown, ifname = "net1") {
+  return runCni({ dir: bin.dir, plugin: "macvlan", command, config, netns: p.pod.path, ifname });
+}
+
+/** Default routes of a family, without kernel-only keys that vary between runs. */
+function defaults(p: Pod, family: "-4" | "-6"): any[] {
+  return (ipJson([family, "route", "show", "default"], p.pod.name) as any[]).map((r) => ({
+    ...(r.gateway ? { gateway: r.gateway, dev: r.dev } : {}),
+    ...(r.nexthops ? { nexthops: r.nexthops.map((n: any) => ({ gateway: n.gateway, dev: n.dev, weight: n.weight })) } : {}),
+  }));
+}
+
+function links(p: Pod): string[] {
+  return (ipJson(["link", "show"], p.pod.name) as any[]).map((l) => l.ifname).sort();
+}
+
+describe("macvlan ADD: one multipath route per family", () => {
+  test("same-destination routes become one multipath default in IPv4 and IPv6", () => {
+    const p = setup();
+    const r = cni(p, "ADD", conf(p));
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    expect(defaults(p, "-4")).toEqual([{ nexthops: [
+      { gateway: "198.51.100.1", dev: "net1", weight: 1 },
+      { gateway: "203.0.113.1", dev: "net1", weight: 1 },
+    ] }]);
+    expect(defaults(p, "-6")).toEqual([{ nexthops: [
+      { gateway: "2001:db8:a::1", dev: "net1", weight: 1 },
+      { gateway: "2001:db8:a::2", dev: "net1", weight: 1 },
+    ] }]);
+    // The result keeps one standard route entry per nexthop (libcni parses nothing else).
+    expect(r.json.routes).toEqual([
+      { dst: "0.0.0.0/0", gw: "198.51.100.1" },
+      { dst: "0.0.0.0/0", gw: "203.0.113.1" },
+      { dst: "::/0", gw: "2001:db8:a::1" },
+      { dst: "::/0", gw: "2001:db8:a::2" },
+    ]);
+    expect(r.json.interfaces[0]).toMatchObject({ name: "net1", sandbox: p.pod.path });
+    expect(r.json.ips.map((i: any) => i.interface)).toEqual([0, 0, 0]);
+  });
+
+  test("gws with weights, both families", () => {
+    const p = setup();
+    const r = cni(p, "ADD", conf(p, {}, [
+      { dst: "0.0.0.0/0", gws: ["198.51.100.1", { gw: "203.0.113.1", weight: 3 }] },
+      { dst: "::/0", gw: "2001:db8:a::1", gws: [{ gw: "2001:db8:a::2", weight: 2 }] },
+    ]));
+    expect(r.exitCode).toBe(0);
+    expect(defaults(p, "-4")).toEqual([{ nexthops: [
+      { gateway: "198.51.100.1", dev: "net1", weight: 1 },
+      { gateway: "203.0.113.1", dev: "net1", weight: 3 },
+    ] }]);
+    expect(defaults(p, "-6")).toEqual([{ nexthops: [
+      { gateway: "2001:db8:a::1", dev: "net1", weight: 1 },
+      { gateway: "2001:db8:a::2", dev: "net1", weight: 2 },
+    ] }]);
+  });
+
+  test("new nexthops join the pod's existing eth0 default in both families; DEL leaves eth0's", () => {
+    const p = setup({ eth0: true });
+    expect(cni(p, "ADD", conf(p)).exitCode).toBe(0);
+    expect(defaults(p, "-4")).toEqual([{ nexthops: [
+      { gateway: "192.0.2.1", dev: "eth0", weight: 1 },
+      { gateway: "198.51.100.1", dev: "net1", weight: 1 },
+      { gateway: "203.0.113.1", dev: "net1", weight: 1 },
+    ] }]);
+    expect(defaults(p, "-6")).toEqual([{ nexthops: [
+      { gateway: "2001:db8:0:1::1", dev: "eth0", weight: 1 },
+      { gateway: "2001:db8:a::1", dev: "net1", weight: 1 },
+      { gateway: "2001:db8:a::2", dev: "net1", weight: 1 },
+    ] }]);
+    const del = cni(p, "DEL", conf(p));
+    expect(del.exitCode).toBe(0);
+    expect(defaults(p, "-4")).toEqual([{ gateway: "192.0.2.1", dev: "eth0" }]);
+    expect(defaults(p, "-6")).toEqual([{ gateway: "2001:db8:0:1::1", dev: "eth0" }]);
+    expect(links(p)).toEqual(["eth0", "lo"]);
+  });
+
+  test('"ecmp": "upstream" keeps upstream\'s behaviour: separate IPv4 routes, last first; IPv6 merged', () => {
+    const p = setup();
+    expect(cni(p, "ADD", conf(p, { ecmp: "upstream" })).exitCode).toBe(0);
+    expect(defaults(p, "-4")).toEqual([
+      { gateway: "203.0.113.1", dev: "net1" },
+      { gateway: "198.51.100.1", dev: "net1" },
+    ]);
+    expect(defaults(p, "-6")).toEqual([{ nexthops: [
+      { gateway: "2001:db8:a::1", dev: "net1", weight: 1 },
+      { gateway: "2001:db8:a::2", dev: "net1", weight: 1 },
+    ] }]);
+    expect(cni(p, "DEL", conf(p, { ecmp: "upstream" })).exitCode).toBe(0);
+    expect(links(p)).toEqual(["lo"]);
+  });
+
+  test("IPv6 DAD is waited for through notifications (DAD on)", () => {
+    const p = setup({ dad: true });
+    const r = cni(p, "ADD", conf(p));
+    expect(r.exitCode).toBe(0);
+    const addrs = (ipJson(["-6", "addr", "show", "dev", "net1", "scope", "global"], p.pod.name) as any[])[0].addr_info;
+    expect(addrs.map((a: any) => [a.local, a.tentative ?? false])).toEqual([["2001:db8:a::10", false]]);
+  });
+});
+
+describe("macvlan ADD is all-or-nothing", () => {
+  test("a route the kernel refuses: error names the step and the kernel's reason; nothing is left", () => {
+    const p = setup({ eth0: true });
+    const before4 = defaults(p, "-4");
+    const r = cni(p, "ADD", conf(p, {}, [
+      { dst: "0.0.0.0/0", gw: "198.51.100.1" },
+      { dst: "10.9.0.0/16", gw: "192.168.77.1" },
+    ]));
+    expect(r.exitCode).toBe(1);
+    expect(r.json.code).toBe(999);
+    expect(r.json.msg).toStartWith("failed to add route '10.9.0.0/16 via 192.168.77.1 dev net1");
+    expect(r.json.msg).toContain("Network is unreachable");
+    expect(links(p)).toEqual(["eth0", "lo"]);
+    expect(defaults(p, "-4")).toEqual(before4);
+  });
+
+  test.each([
+    ["gateway of another family", { routes: [{ dst: "0.0.0.0/0", gw: "2001:db8:a::1" }] }, 7, 'routes[0].gw: gateway "2001:db8:a::1" is IPv6 but dst "0.0.0.0/0" is IPv4'],
+    ["gws mixing families", { routes: [{ dst: "0.0.0.0/0", gws: ["198.51.100.1", "2001:db8:a::1"] }] }, 7, "gws"],
+    ["duplicate gateways", { routes: [{ dst: "0.0.0.0/0", gws: ["198.51.100.1", "198.51.100.1"] }] }, 7, "duplicate"],
+    ["weight out of range", { routes: [{ dst: "0.0.0.0/0", gws: [{ gw: "198.51.100.1", weight: 0 }] }] }, 7, "weight"],
+    ["table out of range", { routes: [{ dst: "10.0.0.0/8", gw: "198.51.100.1", table: 4294967296 }] }, 7, "routes[0].table: 4294967296"],
+    ["malformed CIDR", { routes: [{ dst: "10.0.0.0/99", gw: "198.51.100.1" }] }, 7, "10.0.0.0/99"],
+  ])("bad route input: %s", (_name, ipamRoutes, code, text) => {
+    const p = setup();
+    const c = conf(p, {}, (ipamRoutes as any).routes);
+    const r = cni(p, "ADD", c);
+    expect(r.exitCode).toBe(1);
+    expect(r.json.code).toBe(code);
+    expect(r.json.msg).toContain(text);
+    expect(links(p)).toEqual(["lo"]);
+  });
+
+  test("unknown mode", () => {
+    const p = setup();
+    const r = cni(p, "ADD", conf(p, { mode: "fancy" }));
+    expect(r.json).toEqual({ code: 7, msg: 'unknown macvlan mode: "fancy"' });
+    expect(links(p)).toEqual(["lo"]);
+  });
+
+  test("absent master", () => {
+    const p = setup();
+    const r = cni(p, "ADD", conf(p, { master: "nh-nosuchdev" }));
+    expect(r.exitCode).toBe(1);
+    expect(r.json.msg).toBe('failed to lookup master "nh-nosuchdev": Link not found');
+    expect(links(p)).toEqual(["lo"]);
+  });
+
+  test("interface name already taken in the netns", () => {
+    const p = setup({ eth0: true });
+    const r = cni(p, "ADD", conf(p), "eth0");
+    expect(r.exitCode).toBe(1);
+    expect(r.json.code).toBe(4);
+    expect(r.json.msg).toContain('CNI_IFNAME "eth0"');
+    expect(links(p)).toEqual(["eth0", "lo"]);
+  });
+});
+
+describe("macvlan CHECK and DEL", () => {
+  test("CHECK passes on what ADD made and fails when a nexthop is gone", () => {
+    const p = setup();
+    const c = conf(p);
+    const add = cni(p, "ADD", c);
+    expect(add.exitCode).toBe(0);
+    const chained = { ...c, prevResult: add.json };
+    const ok = cni(p, "CHECK", chained);
+    expect([ok.exitCode, ok.stdout]).toEqual([0, ""]);
+    sh(["ip", "-n", p.pod.name, "route", "replace", "default", "via", "198.51.100.1", "dev", "net1"]);
+    const bad = cni(p, "CHECK", chained);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.json.msg).toContain("Expected Route 0.0.0.0/0");
+  });
+
+  test("DEL is idempotent and succeeds when the netns is gone", () => {
+    const p = setup();
+    const c = conf(p);
+    expect(cni(p, "ADD", c).exitCode).toBe(0);
+    expect(cni(p, "DEL", c).exitCode).toBe(0);
+    expect(cni(p, "DEL", c).exitCode).toBe(0);
+    expect(links(p)).toEqual(["lo"]);
+    p.pod.delete();
+    expect(cni(p, "DEL", c).exitCode).toBe(0);
+  });
+
+  test("master defaults to the device of a multipath default route (linkInContainer)", () => {
+    const p = setup({ eth0: true });
+    sh(["ip", "-n", p.pod.name, "route", "replace", "default", "nexthop", "via", "192.0.2.1", "dev", "eth0", "nexthop", "via", "192.0.2.2", "dev", "eth0"]);
+    const c = { ...conf(p, { linkInContainer: true }), master: undefined };
+    const r = cni(p, "ADD", c);
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    const net1 = (ipJson(["-d", "link", "show", "net1"], p.pod.name) as any[])[0];
+    expect(net1.linkinfo.info_kind).toBe("macvlan");
+    expect(net1.link).toBe("eth0");
+  });
+});
