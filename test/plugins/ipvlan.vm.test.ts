@@ -96,7 +96,7 @@ describe.skipIf(!inVm)("ipvlan: one multipath default per family (seed case)", (
     expect(linkNames(p)).toEqual(["eth0", "lo"]);
   }, T);
 
-  test("the same ipvlan config without nexthop (upstream's kernel view) is what an IPv4 DEL would break", () => {
+  test("kernel fact: deleting a device removes a whole IPv4 multipath route (why DEL detaches first)", () => {
     // The kernel fact the DEL ordering exists for: deleting a device removes a whole IPv4
     // multipath route, including eth0's nexthop (kernel-behaviour.md §4).
     const p = pod();
