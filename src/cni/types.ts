@@ -65,6 +65,12 @@ export interface CmdArgs {
   config: Record<string, unknown>;
   /** The config's cniVersion ("" means 0.1.0). */
   cniVersion: string;
+  /**
+   * The whole environment the plugin was invoked with (skel sets it). Delegation passes it on to
+   * an executed delegate with CNI_COMMAND overridden, as upstream does with os.Environ();
+   * process.env when absent.
+   */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** A plugin is a set of synchronous command functions (no async I/O: see bun-runtime.md §3). */
