@@ -10,6 +10,7 @@ import { join } from "node:path";
 const repo = join(import.meta.dir, "../..");
 const binary = join(repo, "dist/nexthop");
 const bun = process.execPath;
+const version: string = (await Bun.file(join(repo, "package.json")).json()).version;
 
 function newestSource(): number {
   let newest = 0;
@@ -97,7 +98,7 @@ describe("dist/nexthop as a plugin", () => {
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toBe("");
       expect(r.stderr).toBe(
-        "CNI static plugin v0.1.0 (nexthop)\nCNI protocol versions supported: 0.1.0, 0.2.0, 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0\n",
+        `CNI static plugin v${version} (nexthop)\nCNI protocol versions supported: 0.1.0, 0.2.0, 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0\n`,
       );
       expect(existsSync(join(dir, "pwned"))).toBe(false);
     } finally {
@@ -153,7 +154,7 @@ describe("dist/nexthop as a command", () => {
   it("--version and --help print on stdout and exit 0", () => {
     const v = run(binary, {}, "", undefined, ["--version"]);
     expect(v.exitCode).toBe(0);
-    expect(v.stdout).toStartWith("nexthop 0.1.0\n");
+    expect(v.stdout).toStartWith(`nexthop ${version}\n`);
     const h = run(binary, {}, "", undefined, ["--help"]);
     expect(h.exitCode).toBe(0);
     expect(h.stdout).toContain("nexthop install --dir DIR [--force]");

@@ -2,7 +2,7 @@
 // (reference/upstream-plugins.md §1.2-1.4, §1.8).
 import { describe, expect, test } from "bun:test";
 import { CniError, ErrCode } from "../../src/cni/errors";
-import { MAX_STDIN_BYTES, runPlugin, splitList, writeStderr, type Env } from "../../src/cni/skel";
+import { MAX_STDIN_BYTES, NEXTHOP_VERSION, runPlugin, splitList, writeStderr, type Env } from "../../src/cni/skel";
 import type { CmdArgs, Plugin, Result } from "../../src/cni/types";
 import { ALL_VERSIONS, versionsStartingFrom } from "../../src/cni/version";
 
@@ -60,7 +60,7 @@ describe("environment", () => {
     const out = runPlugin(fake(), {}, () => ((read = true), new Uint8Array()));
     expect(out).toEqual({
       stdout: "",
-      stderr: "CNI fake plugin v0.1.0 (nexthop)\nCNI protocol versions supported: 0.1.0, 0.2.0, 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0\n",
+      stderr: `CNI fake plugin v${NEXTHOP_VERSION} (nexthop)\nCNI protocol versions supported: 0.1.0, 0.2.0, 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0\n`,
       exitCode: 0,
     });
     expect(read).toBe(false);
