@@ -1,12 +1,12 @@
 // The few libc calls nexthop needs, through Bun FFI. Every call is synchronous: the thread may be
 // inside another network namespace while they run (bun-runtime.md §3).
-import { dlopen, read } from "bun:ffi";
+import { dlopen, FFIType, read } from "bun:ffi";
 
 const lib = dlopen("libc.so.6", {
   socket: { args: ["i32", "i32", "i32"], returns: "i32" },
   bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
-  sendto: { args: ["i32", "ptr", "u64", "i32", "ptr", "u32"], returns: "i64_fast" },
-  recvfrom: { args: ["i32", "ptr", "u64", "i32", "ptr", "ptr"], returns: "i64_fast" },
+  sendto: { args: ["i32", "ptr", "u64", "i32", "ptr", "u32"], returns: FFIType.i64_fast },
+  recvfrom: { args: ["i32", "ptr", "u64", "i32", "ptr", "ptr"], returns: FFIType.i64_fast },
   setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
   poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
   close: { args: ["i32"], returns: "i32" },
