@@ -1,6 +1,6 @@
 // macvlan: upstream's config and results; routes sharing a key become one multipath route.
 import { z } from "zod";
-import { registerPlugin } from "../cni/delegate";
+import { delegateGc, delegateStatus, registerPlugin } from "../cni/delegate";
 import { CniError, ErrCode } from "../cni/errors";
 import { loadArgs } from "../cni/args";
 import { canonicalKeys } from "../cni/json";
@@ -51,12 +51,25 @@ function load(args: CmdArgs): AttachConf {
   };
 }
 
+/** The IPAM type alone: DEL, STATUS and GC must not depend on the master still existing. */
+function ipamType(args: CmdArgs): string {
+  return parseConfig(schema, canonicalKeys(args.config, ["ipam"]), "failed to load netConf").ipam?.type ?? "";
+}
+
+function forwardToIpam(args: CmdArgs, delegate: (type: string, args: CmdArgs) => void): void {
+  const type = ipamType(args);
+  if (type) delegate(type, args);
+}
+
 const macvlan: Plugin = {
   name: "macvlan",
   supportedVersions: ALL_VERSIONS,
   add: (args) => attachAdd(load(args), args),
   // No master lookup on DEL: the master may be gone already.
-  del: (args) => attachDel({ ipamType: parseConfig(schema, args.config, "failed to load netConf").ipam?.type ?? "" }, args),
+  del: (args) => attachDel({ ipamType: ipamType(args) }, args),
+  // STATUS and GC are forwarded to IPAM (upstream forwards STATUS only; the spec says both).
+  status: (args) => forwardToIpam(args, delegateStatus),
+  gc: (args) => forwardToIpam(args, delegateGc),
   check: (args) => {
     const conf = load(args);
     attachCheck(conf, args, (link) => {

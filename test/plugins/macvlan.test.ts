@@ -271,3 +271,14 @@ describe("macvlan CHECK and DEL", () => {
     expect(net1.link).toBe("eth0");
   });
 });
+
+describe("macvlan STATUS and GC go to IPAM", () => {
+  test.each(["STATUS", "GC"])("%s is forwarded to the IPAM plugin named in the config", (command) => {
+    const base = { cniVersion: "1.1.0", name: "nh-test", type: "macvlan", "cni.dev/valid-attachments": [] };
+    const ok = runCni({ dir: bin.dir, plugin: "macvlan", command, config: { ...base, ipam: { type: "static" } } });
+    expect([ok.exitCode, ok.stdout]).toEqual([0, ""]);
+    const missing = runCni({ dir: bin.dir, plugin: "macvlan", command, config: { ...base, ipam: { type: "nh-nosuch" } } });
+    expect(missing.exitCode).toBe(1);
+    expect(missing.json.msg).toBe(`failed to find plugin "nh-nosuch" in path [${bin.dir}]`);
+  });
+});
