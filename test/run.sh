@@ -7,7 +7,8 @@
 #     `bun test` inside ONE throw-away VM (test/vm/run-in-vm.sh, TCG, ~3 s boot).
 #     If the VM cannot run here, they are listed but not run, and counted as skipped
 #     under a loud "VM SUITES SKIPPED" banner;
-#  4. reports network namespaces this run left behind (nh-<tag>-…) as a failure;
+#  4. reports what the suites left behind as a failure: network namespaces made by
+#     test/lib/netns.ts (nh-<tag>-…) and files in the host suites' own $TMPDIR;
 #  5. merges both JUnit reports into test-results/junit.xml and prints, as the
 #     last line of stdout, "N passed, N failed" (", N skipped" when any were).
 # Exit status: 0 if nothing failed, 1 otherwise, 129/130/143 when interrupted.
@@ -112,13 +113,20 @@ T=$(now)
 # from those of a concurrent run on the same machine.
 export NEXTHOP_NETNS_TAG
 NEXTHOP_NETNS_TAG=r$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
-"$BUN" test --timeout="$TEST_TIMEOUT_MS" --pass-with-no-tests \
+# Likewise temp files: the suites get a TMPDIR of their own, checked afterwards.
+mkdir "$TMP/tmp"
+TMPDIR=$TMP/tmp "$BUN" test --timeout="$TEST_TIMEOUT_MS" --pass-with-no-tests \
 	--path-ignore-patterns='**/*.vm.test.*' \
 	--reporter=junit --reporter-outfile="$RESULTS/host.xml" ./test 2>&1 >&3 3>&- |
 	tee "$TMP/host.log" >&2
 rc=${PIPESTATUS[0]}
 case $rc in 129 | 130 | 143) exit "$rc" ;; esac
 suite host "$RESULTS/host.xml" "$rc" "$TMP/host.log" "" ""
+mapfile -t LEFT < <(ls -A "$TMP/tmp")
+if [ ${#LEFT[@]} -gt 0 ]; then
+	say "!!! temp files left behind by the host suites (removed with the run's temp dir): ${LEFT[*]}"
+	runner_fail "temp leftovers" "a host suite did not remove from \$TMPDIR: ${LEFT[*]}"
+fi
 TIMINGS+=("host suites $(secs "$T")s")
 
 ######################################################################
