@@ -1,6 +1,6 @@
 // Running dist/nexthop exactly as a runtime does: a directory on CNI_PATH holding the executable
 // under the plugin names, env vars, the config on stdin.
-import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -15,16 +15,22 @@ export interface CniRun {
   json: any;
 }
 
-/** A CNI_PATH directory with dist/nexthop linked as every plugin; remove it with `dispose()`. */
+/**
+ * A CNI_PATH directory with dist/nexthop linked as every plugin (symlinks, as `nexthop install`
+ * makes them: the plugin is chosen by the invoked name); remove it with `dispose()`.
+ */
 export function pluginDir(): { dir: string; dispose(): void } {
   const dir = mkdtempSync(join(tmpdir(), "nh-bin-"));
-  copyFileSync(binary, join(dir, "nexthop"));
+  symlinkSync(binary, join(dir, "nexthop"));
   for (const name of ["static", "macvlan", "ipvlan", "vrf"]) symlinkSync("nexthop", join(dir, name));
   return { dir, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export interface Invocation {
+  /** Directory of the plugin to run (a pluginDir). */
   dir: string;
+  /** CNI_PATH; defaults to `dir`. */
+  cniPath?: string;
   plugin: string;
   command: string;
   config: unknown;
@@ -42,7 +48,7 @@ export function runCni(inv: Invocation): CniRun {
     CNI_CONTAINERID: inv.containerId ?? "nh-test",
     CNI_NETNS: inv.netns ?? "",
     CNI_IFNAME: inv.ifname ?? "net1",
-    CNI_PATH: inv.dir,
+    CNI_PATH: inv.cniPath ?? inv.dir,
     ...(inv.args ? { CNI_ARGS: inv.args } : {}),
     ...inv.extraEnv,
   };

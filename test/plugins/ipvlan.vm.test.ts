@@ -131,7 +131,7 @@ for (const linkInContainer of [false, true]) {
     test.skipIf(!existsSync("/usr/lib/cni/host-local"))("configures and deconfigures an ipvlan link with ADD/CHECK/DEL (host-local)", () => {
       const p = pod();
       const conf = { ...base(p), ipam: hostLocal };
-      const add = runCni({ dir: `${bin.dir}:/usr/lib/cni`, plugin: "ipvlan", command: "ADD", config: conf, netns: p.path, ifname: "eth0", containerId: `c${p.name}` });
+      const add = runCni({ dir: bin.dir, cniPath: `${bin.dir}:/usr/lib/cni`, plugin: "ipvlan", command: "ADD", config: conf, netns: p.path, ifname: "eth0", containerId: `c${p.name}` });
       expect(add.stderr).toBe("");
       expect(add.exitCode).toBe(0);
       expect(add.json.interfaces).toHaveLength(1);
@@ -139,9 +139,9 @@ for (const linkInContainer of [false, true]) {
       const l = (ipJson(["-d", "addr", "show", "eth0"], p.name) as any[])[0];
       expect(l.address).toBe(add.json.interfaces[0].mac);
       expect(l.addr_info.filter((a: any) => a.family === "inet")).toHaveLength(1);
-      const check = runCni({ dir: `${bin.dir}:/usr/lib/cni`, plugin: "ipvlan", command: "CHECK", config: { ...conf, prevResult: add.json }, netns: p.path, ifname: "eth0", containerId: `c${p.name}` });
+      const check = runCni({ dir: bin.dir, cniPath: `${bin.dir}:/usr/lib/cni`, plugin: "ipvlan", command: "CHECK", config: { ...conf, prevResult: add.json }, netns: p.path, ifname: "eth0", containerId: `c${p.name}` });
       expect([check.exitCode, check.stdout]).toEqual([0, ""]);
-      const del = runCni({ dir: `${bin.dir}:/usr/lib/cni`, plugin: "ipvlan", command: "DEL", config: conf, netns: p.path, ifname: "eth0", containerId: `c${p.name}` });
+      const del = runCni({ dir: bin.dir, cniPath: `${bin.dir}:/usr/lib/cni`, plugin: "ipvlan", command: "DEL", config: conf, netns: p.path, ifname: "eth0", containerId: `c${p.name}` });
       expect(del.exitCode).toBe(0);
       expect(linkNames(p)).toEqual(linkInContainer ? ["eth1", "lo"] : ["lo"]);
     }, T);
