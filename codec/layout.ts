@@ -124,3 +124,49 @@ export const STATUS_DONE = 1; // NLMSG_DONE seen
 export const STATUS_ERROR = 2; // NLMSG_ERROR with error != 0 (see `errorCode`)
 export const STATUS_ACK = 3; // NLMSG_ERROR with error == 0
 export const STATUS_MALFORMED = -1; // a length did not fit; rows before it are valid
+
+// ---- added by the codec: status when a table could not grow (memory.grow failed) ----
+export const STATUS_NO_MEMORY = -2; // rows before it are valid
+
+// ---- regions allocated once by init() ----
+export const RECV_SIZE = 262144; // receive region handed to recvfrom
+export const REQUEST_SIZE = 65536; // request region the encoders write into
+export const SCRATCH_ROW_SIZE = 256; // one row of any family, filled by the TS side before encode*()
+export const SCRATCH_NH_CAP = 2048; // nexthop rows after the scratch row (RTA_MULTIPATH is at most 64 KiB anyway)
+export const EXTACK_CAP = 1024; // copy of the last NLMSGERR_ATTR_MSG (truncated to this)
+
+// ---- codec state block: init() returns its address; every field is a 32-bit word ----
+export const ST_STATUS = 0; // i32 status of the last parse()
+export const ST_ERROR_CODE = 4; // i32 error of the last NLMSG_ERROR (0 = ACK) or failed NLMSG_DONE
+export const ST_ERROR_SEQ = 8; // u32 nlmsg_seq of that message
+export const ST_DUMP_INTR = 12; // u32 1 once NLM_F_DUMP_INTR was seen since reset()
+export const ST_EXTACK_LEN = 16; // u32 bytes of NLMSGERR_ATTR_MSG in the extack buffer
+export const ST_EXTACK_OFFS = 20; // u32 NLMSGERR_ATTR_OFFS
+export const ST_HAS_OFFS = 24; // u32 1 when NLMSGERR_ATTR_OFFS came with that message
+export const ST_MALFORMED_AT = 28; // u32 offset in the receive region of the message parse() rejected
+export const ST_ROUTE_BASE = 32; // table = (base, count, cap) triple: u32 address, rows used, rows allocated
+export const ST_ROUTE_COUNT = 36;
+export const ST_ROUTE_CAP = 40;
+export const ST_NH_BASE = 44;
+export const ST_NH_COUNT = 48;
+export const ST_NH_CAP = 52;
+export const ST_LINK_BASE = 56;
+export const ST_LINK_COUNT = 60;
+export const ST_LINK_CAP = 64;
+export const ST_ADDR_BASE = 68;
+export const ST_ADDR_COUNT = 72;
+export const ST_ADDR_CAP = 76;
+export const ST_RECV = 80; // u32 address of the receive region (RECV_SIZE bytes)
+export const ST_REQUEST = 84; // u32 address of the request region (REQUEST_SIZE bytes)
+export const ST_SCRATCH = 88; // u32 address of the scratch row
+export const ST_SCRATCH_NH = 92; // u32 address of the scratch nexthop rows (SCRATCH_NH_CAP rows)
+export const ST_EXTACK = 96; // u32 address of the extack message buffer (EXTACK_CAP bytes)
+export const ST_HEAP_TOP = 100; // u32 end of the bump-allocated heap
+export const ST_GROWS = 104; // u32 number of table moves since init (tests, diagnostics)
+export const STATE_SIZE = 108;
+
+// initial table capacities (rows); a full table doubles and moves to the end of the heap
+export const ROUTE_CAP_INIT = 256;
+export const NH_CAP_INIT = 512;
+export const LINK_CAP_INIT = 64;
+export const ADDR_CAP_INIT = 64;

@@ -1,0 +1,170 @@
+// nexthop rtnetlink codec: the WebAssembly module's exports.
+//
+// No imports, no managed objects: the host calls init() once, receives datagrams straight into
+// the receive region, calls parse(len), and reads the row tables through the state block
+// (layout.ts). Encoders write one message into the request region and return its length
+// (0 when it did not fit).
+import {
+  ROUTE_ROW, LINK_ROW, ADDR_ROW, RT_NH_COUNT, ST_STATUS, ST_ERROR_CODE, ST_ERROR_SEQ, ST_DUMP_INTR,
+  ST_EXTACK_LEN, ST_EXTACK_OFFS, ST_HAS_OFFS, ST_MALFORMED_AT, ST_ROUTE_BASE, ST_ROUTE_COUNT,
+  ST_NH_BASE, ST_NH_COUNT, ST_LINK_BASE, ST_LINK_COUNT, ST_ADDR_BASE, ST_ADDR_COUNT, ST_RECV,
+  ST_REQUEST, ST_SCRATCH, ST_SCRATCH_NH, RECV_SIZE, REQUEST_SIZE, SCRATCH_NH_CAP, STATUS_MORE,
+  STATUS_DONE, STATUS_ERROR, STATUS_ACK, STATUS_MALFORMED, STATUS_NO_MEMORY,
+} from "./layout";
+import {
+  NLMSG_HDRLEN, NLMSG_ERROR, NLMSG_DONE, NLM_F_REQUEST, NLM_F_DUMP, NLM_F_DUMP_INTR, RTM_NEWLINK,
+  RTM_GETLINK, RTM_NEWADDR, RTM_GETADDR, RTM_NEWROUTE, RTM_GETROUTE, RTMSG_LEN, IFINFOMSG_LEN,
+  IFADDRMSG_LEN,
+} from "./kernel";
+import { align4, emitStart, wp, wfail, putZero } from "./attr";
+import { state, st, stSet, initRegions, rowAt } from "./tables";
+import { parseRoute, emitRoute } from "./route";
+import { parseLink, emitLink } from "./link";
+import { parseAddr, emitAddr } from "./addr";
+import { beginParse, parseError, parseDone } from "./error";
+
+// Allocates every region and the initial tables (once); returns the state block's address,
+// 0 when memory could not be grown.
+export function init(): usize {
+  return initRegions() ? state : 0;
+}
+
+// Empties all tables and clears status, error, extack and dump-interrupted state.
+export function reset(): void {
+  stSet(ST_ROUTE_COUNT, 0);
+  stSet(ST_NH_COUNT, 0);
+  stSet(ST_LINK_COUNT, 0);
+  stSet(ST_ADDR_COUNT, 0);
+  stSet(ST_STATUS, <u32>STATUS_MORE);
+  stSet(ST_ERROR_CODE, 0);
+  stSet(ST_ERROR_SEQ, 0);
+  stSet(ST_DUMP_INTR, 0);
+  stSet(ST_EXTACK_LEN, 0);
+  stSet(ST_EXTACK_OFFS, 0);
+  stSet(ST_HAS_OFFS, 0);
+  stSet(ST_MALFORMED_AT, 0);
+}
+
+// Walks every message in the first `len` bytes of the receive region and appends a row per
+// route / link / address message. Returns (and stores) the status: MORE, DONE, ACK, ERROR, or
+// MALFORMED / NO_MEMORY (rows of the messages before the bad one are kept).
+export function parse(len: u32): i32 {
+  beginParse();
+  const base = <usize>st(ST_RECV);
+  let status = STATUS_MORE;
+  if (<usize>len > <usize>RECV_SIZE) {
+    stSet(ST_MALFORMED_AT, 0);
+    stSet(ST_STATUS, <u32>STATUS_MALFORMED);
+    return STATUS_MALFORMED;
+  }
+  const end = base + <usize>len;
+  let p = base;
+  while (p < end) {
+    const left = end - p;
+    let r: i32 = 0;
+    let mlen: usize = 0;
+    if (left < NLMSG_HDRLEN) {
+      r = STATUS_MALFORMED;
+    } else {
+      mlen = <usize>load<u32>(p);
+      if (mlen < NLMSG_HDRLEN || mlen > left) r = STATUS_MALFORMED;
+    }
+    if (r == 0) {
+      const type = load<u16>(p, 4);
+      if (load<u16>(p, 6) & NLM_F_DUMP_INTR) stSet(ST_DUMP_INTR, 1);
+      if (type == NLMSG_ERROR) {
+        r = parseError(p, mlen);
+      } else if (type == NLMSG_DONE) {
+        r = parseDone(p, mlen);
+      } else if (type >= RTM_NEWROUTE && type <= RTM_GETROUTE) {
+        r = parseRoute(p, mlen);
+      } else if (type >= RTM_NEWLINK && type <= RTM_GETLINK) {
+        r = parseLink(p, mlen);
+      } else if (type >= RTM_NEWADDR && type <= RTM_GETADDR) {
+        r = parseAddr(p, mlen);
+      }
+    }
+    if (r == STATUS_MALFORMED || r == STATUS_NO_MEMORY) {
+      stSet(ST_MALFORMED_AT, <u32>(p - base));
+      status = r;
+      break;
+    }
+    if (r == STATUS_ERROR) status = STATUS_ERROR;
+    else if ((r == STATUS_ACK || r == STATUS_DONE) && status != STATUS_ERROR) status = r;
+    p += align4(mlen);
+  }
+  stSet(ST_STATUS, <u32>status);
+  return status;
+}
+
+function finish(): u32 {
+  return wfail ? 0 : <u32>(wp - <usize>st(ST_REQUEST));
+}
+
+function startRequest(): void {
+  const req = <usize>st(ST_REQUEST);
+  emitStart(req, req + REQUEST_SIZE);
+}
+
+// ---- encoders from the scratch row (filled by the host, common header included) ----
+
+export function encodeRoute(): u32 {
+  if (load<u32>(<usize>st(ST_SCRATCH) + RT_NH_COUNT) > <u32>SCRATCH_NH_CAP) return 0;
+  startRequest();
+  emitRoute(<usize>st(ST_SCRATCH), <usize>st(ST_SCRATCH_NH));
+  return finish();
+}
+
+export function encodeLink(): u32 {
+  startRequest();
+  emitLink(<usize>st(ST_SCRATCH));
+  return finish();
+}
+
+export function encodeAddr(): u32 {
+  startRequest();
+  emitAddr(<usize>st(ST_SCRATCH));
+  return finish();
+}
+
+// ---- re-emit a parsed row (0 when `i` is not a row) ----
+
+export function reencodeRoute(i: u32): u32 {
+  if (i >= st(ST_ROUTE_COUNT)) return 0;
+  startRequest();
+  emitRoute(rowAt(ST_ROUTE_BASE, ROUTE_ROW, <usize>i), <usize>st(ST_NH_BASE));
+  return finish();
+}
+
+export function reencodeLink(i: u32): u32 {
+  if (i >= st(ST_LINK_COUNT)) return 0;
+  startRequest();
+  emitLink(rowAt(ST_LINK_BASE, LINK_ROW, <usize>i));
+  return finish();
+}
+
+export function reencodeAddr(i: u32): u32 {
+  if (i >= st(ST_ADDR_COUNT)) return 0;
+  startRequest();
+  emitAddr(rowAt(ST_ADDR_BASE, ADDR_ROW, <usize>i));
+  return finish();
+}
+
+// RTM_GETROUTE / RTM_GETLINK / RTM_GETADDR dump request: NLM_F_REQUEST|NLM_F_DUMP and the
+// family's struct zeroed except its family byte. 0 for any other type.
+export function encodeDump(type: u32, seq: u32, family: u32): u32 {
+  let hdr: usize = 0;
+  if (type == RTM_GETROUTE) hdr = RTMSG_LEN;
+  else if (type == RTM_GETLINK) hdr = IFINFOMSG_LEN;
+  else if (type == RTM_GETADDR) hdr = IFADDRMSG_LEN;
+  else return 0;
+  startRequest();
+  const m = putZero(NLMSG_HDRLEN + hdr);
+  if (wfail) return 0;
+  store<u32>(m, <u32>(NLMSG_HDRLEN + hdr));
+  store<u16>(m, <u16>type, 4);
+  store<u16>(m, NLM_F_REQUEST | NLM_F_DUMP, 6);
+  store<u32>(m, seq, 8);
+  store<u8>(m, <u8>family, NLMSG_HDRLEN);
+  return finish();
+}

@@ -1,0 +1,214 @@
+// RTM_NEWLINK / RTM_DELLINK / RTM_GETLINK: struct ifinfomsg + IFLA_* <-> link row.
+//
+//   struct ifinfomsg { u8 family; u8 pad; u16 type; i32 index; u32 flags; u32 change; }
+//   IFLA_LINKINFO = nest { IFLA_INFO_KIND string, IFLA_INFO_DATA = nest of kind-specific attrs }
+//     macvlan/macvtap: IFLA_MACVLAN_MODE u32;  ipvlan/ipvtap: IFLA_IPVLAN_MODE u16,
+//     IFLA_IPVLAN_FLAGS u16;  vrf: IFLA_VRF_TABLE u32
+//
+// Kernel link dumps carry dozens of attributes; every one is length-checked and all but the ones
+// in the row are skipped. Emission follows rtnl_fill_ifinfo's order (as dumped by 6.18) for the
+// attributes kept: IFNAME OPERSTATE MTU MASTER ADDRESS (NET_NS_FD: requests only) LINKINFO
+// LINK_NETNSID LINK.
+import {
+  LINK_ROW, LN_FAMILY, LN_TYPE, LN_INDEX, LN_FLAGS, LN_CHANGE, LN_PRESENT, LN_MTU, LN_MASTER, LN_LINK,
+  LN_NET_NS_FD, LN_ADDRESS_LEN, LN_OPERSTATE, LN_ADDRESS, LN_IFNAME, LN_KIND, LN_MODE, LN_VRF_TABLE,
+  LN_IPVLAN_FLAGS, LN_LINK_NETNSID, LN_HAS_MTU, LN_HAS_MASTER, LN_HAS_LINK, LN_HAS_NET_NS_FD,
+  LN_HAS_ADDRESS, LN_HAS_IFNAME, LN_HAS_KIND, LN_HAS_MODE, LN_HAS_VRF_TABLE, LN_HAS_IPVLAN_FLAGS,
+  LN_HAS_OPERSTATE, LN_HAS_LINK_NETNSID, ST_LINK_BASE, ST_LINK_COUNT, STATUS_MALFORMED,
+  STATUS_NO_MEMORY,
+} from "./layout";
+import {
+  NLMSG_HDRLEN, IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER,
+  IFLA_OPERSTATE, IFLA_LINKINFO, IFLA_NET_NS_FD, IFLA_LINK_NETNSID, IFLA_INFO_KIND, IFLA_INFO_DATA,
+  IFLA_MACVLAN_MODE, IFLA_IPVLAN_MODE, IFLA_IPVLAN_FLAGS, IFLA_VRF_TABLE, MAX_ADDR_LEN, KIND_MACVLAN,
+  KIND_MACVTAP, KIND_IPVLAN, KIND_IPVTAP, KIND_VRF,
+} from "./kernel";
+import {
+  align4, attrLen, attrType, copyStr, wfail, putZero, msgBegin, msgEnd, attrU8, attrU16,
+  attrU32, attrBytes, attrStr, nestBegin, nestEnd,
+} from "./attr";
+import { st, stSet, ensureRows, rowAt } from "./tables";
+
+const KIND_OTHER: i32 = 0;
+const KIND_IS_MACVLAN: i32 = 1;
+const KIND_IS_IPVLAN: i32 = 2;
+const KIND_IS_VRF: i32 = 3;
+
+function kindOf(row: usize): i32 {
+  if (!(load<u32>(row + LN_PRESENT) & LN_HAS_KIND)) return KIND_OTHER;
+  if (load<u64>(row + LN_KIND, 8) != 0) return KIND_OTHER; // longer than 8 bytes
+  const k = load<u64>(row + LN_KIND);
+  if (k == KIND_MACVLAN || k == KIND_MACVTAP) return KIND_IS_MACVLAN;
+  if (k == KIND_IPVLAN || k == KIND_IPVTAP) return KIND_IS_IPVLAN;
+  if (k == KIND_VRF) return KIND_IS_VRF;
+  return KIND_OTHER;
+}
+
+@inline function setPresent(row: usize, bit: u32): void {
+  store<u32>(row + LN_PRESENT, load<u32>(row + LN_PRESENT) | bit);
+}
+
+// IFLA_INFO_DATA of a kind the codec knows; false when malformed.
+function parseInfoData(row: usize, kind: i32, d: usize, dl: usize): bool {
+  const end = d + dl;
+  let a = d;
+  while (a < end) {
+    const n = attrLen(a, end);
+    if (n == 0) return false;
+    const t = attrType(a);
+    const pl = n - 4;
+    if (kind == KIND_IS_MACVLAN && t == IFLA_MACVLAN_MODE) {
+      if (pl != 4) return false;
+      store<u32>(row + LN_MODE, load<u32>(a, 4));
+      setPresent(row, LN_HAS_MODE);
+    } else if (kind == KIND_IS_IPVLAN && (t == IFLA_IPVLAN_MODE || t == IFLA_IPVLAN_FLAGS)) {
+      if (pl != 2) return false;
+      const v = <u32>load<u16>(a, 4);
+      if (t == IFLA_IPVLAN_MODE) {
+        store<u32>(row + LN_MODE, v);
+        setPresent(row, LN_HAS_MODE);
+      } else {
+        store<u16>(row + LN_IPVLAN_FLAGS, <u16>v);
+        setPresent(row, LN_HAS_IPVLAN_FLAGS);
+      }
+    } else if (kind == KIND_IS_VRF && t == IFLA_VRF_TABLE) {
+      if (pl != 4) return false;
+      store<u32>(row + LN_VRF_TABLE, load<u32>(a, 4));
+      setPresent(row, LN_HAS_VRF_TABLE);
+    }
+    a += align4(n);
+  }
+  return true;
+}
+
+// IFLA_LINKINFO: the kind is looked up first, then IFLA_INFO_DATA is read according to it.
+function parseLinkInfo(row: usize, d: usize, dl: usize): bool {
+  const end = d + dl;
+  let data: usize = 0;
+  let dataLen: usize = 0;
+  let a = d;
+  while (a < end) {
+    const n = attrLen(a, end);
+    if (n == 0) return false;
+    const t = attrType(a);
+    if (t == IFLA_INFO_KIND) {
+      // kinds longer than IFNAMSIZ-1 are not kept (no kind the codec knows is)
+      if (copyStr(row + LN_KIND, a + 4, n - 4, 15)) setPresent(row, LN_HAS_KIND);
+    } else if (t == IFLA_INFO_DATA) {
+      data = a + 4;
+      dataLen = n - 4;
+    }
+    a += align4(n);
+  }
+  const kind = kindOf(row);
+  if (data != 0 && kind != KIND_OTHER) return parseInfoData(row, kind, data, dataLen);
+  return true;
+}
+
+// Appends one link row; returns 0, STATUS_MALFORMED or STATUS_NO_MEMORY (nothing committed then).
+export function parseLink(msg: usize, mlen: usize): i32 {
+  if (mlen < NLMSG_HDRLEN + IFINFOMSG_LEN) return STATUS_MALFORMED;
+  if (!ensureRows(ST_LINK_BASE, LINK_ROW, 1)) return STATUS_NO_MEMORY;
+  const row = rowAt(ST_LINK_BASE, LINK_ROW, <usize>st(ST_LINK_COUNT));
+  memory.fill(row, 0, LINK_ROW);
+  memory.copy(row, msg + 4, 12);
+  const h = msg + NLMSG_HDRLEN;
+  store<u8>(row + LN_FAMILY, load<u8>(h));
+  store<u16>(row + LN_TYPE, load<u16>(h, 2));
+  store<i32>(row + LN_INDEX, load<i32>(h, 4));
+  store<u32>(row + LN_FLAGS, load<u32>(h, 8));
+  store<u32>(row + LN_CHANGE, load<u32>(h, 12));
+
+  const end = msg + mlen;
+  let a = h + IFINFOMSG_LEN;
+  while (a < end) {
+    const n = attrLen(a, end);
+    if (n == 0) return STATUS_MALFORMED;
+    const t = attrType(a);
+    const d = a + 4;
+    const dl = n - 4;
+    if (t == IFLA_MTU || t == IFLA_LINK || t == IFLA_MASTER || t == IFLA_NET_NS_FD || t == IFLA_LINK_NETNSID) {
+      if (dl != 4) return STATUS_MALFORMED;
+      let slot = LN_MTU;
+      let bit = LN_HAS_MTU;
+      if (t == IFLA_LINK) {
+        slot = LN_LINK;
+        bit = LN_HAS_LINK;
+      } else if (t == IFLA_MASTER) {
+        slot = LN_MASTER;
+        bit = LN_HAS_MASTER;
+      } else if (t == IFLA_NET_NS_FD) {
+        slot = LN_NET_NS_FD;
+        bit = LN_HAS_NET_NS_FD;
+      } else if (t == IFLA_LINK_NETNSID) {
+        slot = LN_LINK_NETNSID;
+        bit = LN_HAS_LINK_NETNSID;
+      }
+      store<u32>(row + slot, load<u32>(d));
+      setPresent(row, bit);
+    } else if (t == IFLA_IFNAME) {
+      if (!copyStr(row + LN_IFNAME, d, dl, 15)) return STATUS_MALFORMED;
+      setPresent(row, LN_HAS_IFNAME);
+    } else if (t == IFLA_ADDRESS) {
+      if (dl > MAX_ADDR_LEN) return STATUS_MALFORMED;
+      memory.fill(row + LN_ADDRESS, 0, MAX_ADDR_LEN);
+      memory.copy(row + LN_ADDRESS, d, dl);
+      store<u8>(row + LN_ADDRESS_LEN, <u8>dl);
+      setPresent(row, LN_HAS_ADDRESS);
+    } else if (t == IFLA_OPERSTATE) {
+      if (dl != 1) return STATUS_MALFORMED;
+      store<u8>(row + LN_OPERSTATE, load<u8>(d));
+      setPresent(row, LN_HAS_OPERSTATE);
+    } else if (t == IFLA_LINKINFO) {
+      if (!parseLinkInfo(row, d, dl)) return STATUS_MALFORMED;
+    }
+    a += align4(n);
+  }
+  stSet(ST_LINK_COUNT, st(ST_LINK_COUNT) + 1);
+  return 0;
+}
+
+function emitLinkInfo(row: usize, present: u32): void {
+  const li = nestBegin(IFLA_LINKINFO);
+  attrStr(IFLA_INFO_KIND, row + LN_KIND);
+  const kind = kindOf(row);
+  const wanted =
+    (kind == KIND_IS_MACVLAN && (present & LN_HAS_MODE) != 0) ||
+    (kind == KIND_IS_IPVLAN && (present & (LN_HAS_MODE | LN_HAS_IPVLAN_FLAGS)) != 0) ||
+    (kind == KIND_IS_VRF && (present & LN_HAS_VRF_TABLE) != 0);
+  if (wanted) {
+    const data = nestBegin(IFLA_INFO_DATA);
+    if (kind == KIND_IS_MACVLAN) {
+      attrU32(IFLA_MACVLAN_MODE, load<u32>(row + LN_MODE));
+    } else if (kind == KIND_IS_IPVLAN) {
+      if (present & LN_HAS_MODE) attrU16(IFLA_IPVLAN_MODE, <u16>load<u32>(row + LN_MODE));
+      if (present & LN_HAS_IPVLAN_FLAGS) attrU16(IFLA_IPVLAN_FLAGS, load<u16>(row + LN_IPVLAN_FLAGS));
+    } else {
+      attrU32(IFLA_VRF_TABLE, load<u32>(row + LN_VRF_TABLE));
+    }
+    nestEnd(data);
+  }
+  nestEnd(li);
+}
+
+export function emitLink(row: usize): void {
+  const m = msgBegin(row);
+  const h = putZero(IFINFOMSG_LEN);
+  if (wfail) return;
+  store<u8>(h, load<u8>(row + LN_FAMILY));
+  store<u16>(h, load<u16>(row + LN_TYPE), 2);
+  store<i32>(h, load<i32>(row + LN_INDEX), 4);
+  store<u32>(h, load<u32>(row + LN_FLAGS), 8);
+  store<u32>(h, load<u32>(row + LN_CHANGE), 12);
+  const p = load<u32>(row + LN_PRESENT);
+  if (p & LN_HAS_IFNAME) attrStr(IFLA_IFNAME, row + LN_IFNAME);
+  if (p & LN_HAS_OPERSTATE) attrU8(IFLA_OPERSTATE, load<u8>(row + LN_OPERSTATE));
+  if (p & LN_HAS_MTU) attrU32(IFLA_MTU, load<u32>(row + LN_MTU));
+  if (p & LN_HAS_MASTER) attrU32(IFLA_MASTER, load<u32>(row + LN_MASTER));
+  if (p & LN_HAS_ADDRESS) attrBytes(IFLA_ADDRESS, row + LN_ADDRESS, <usize>load<u8>(row + LN_ADDRESS_LEN));
+  if (p & LN_HAS_NET_NS_FD) attrU32(IFLA_NET_NS_FD, load<u32>(row + LN_NET_NS_FD));
+  if (p & LN_HAS_KIND) emitLinkInfo(row, p);
+  if (p & LN_HAS_LINK_NETNSID) attrU32(IFLA_LINK_NETNSID, load<u32>(row + LN_LINK_NETNSID));
+  if (p & LN_HAS_LINK) attrU32(IFLA_LINK, load<u32>(row + LN_LINK));
+  msgEnd(m);
+}

@@ -1,0 +1,252 @@
+// RTM_NEWROUTE / RTM_DELROUTE / RTM_GETROUTE: struct rtmsg + RTA_* <-> route row (+ nexthop rows).
+//
+//   struct rtmsg { u8 family, dst_len, src_len, tos, table, protocol, scope, type; u32 flags; }
+//   RTA_MULTIPATH = sequence of struct rtnexthop { u16 len; u8 flags; u8 hops; i32 ifindex; }
+//                   each followed by its own attributes (RTA_GATEWAY or RTA_VIA), len covering them
+//
+// Emission follows the kernel's dump order so that parse -> emit of a dumped message is
+// byte-exact: IPv4 fib_dump_info (TABLE DST PRIORITY METRICS PREFSRC {GATEWAY|VIA OIF | MULTIPATH}),
+// IPv6 rt6_fill_node (TABLE DST PREFSRC METRICS PRIORITY {MULTIPATH | GATEWAY OIF} CACHEINFO PREF).
+// Attributes the kernel never dumps for a family (PREF, CACHEINFO for IPv4) go last.
+import {
+  ROUTE_ROW, NEXTHOP_ROW, RT_FAMILY, RT_FLAGS, RT_PRESENT, RT_TABLE, RT_PRIORITY, RT_OIF, RT_DST,
+  RT_GATEWAY, RT_VIA_FAMILY, RT_PREF, RT_MTU, RT_ADVMSS, RT_NH_START, RT_NH_COUNT, RT_PREFSRC,
+  RT_CACHEINFO, RT_HAS_TABLE, RT_HAS_DST, RT_HAS_PRIORITY, RT_HAS_OIF, RT_HAS_GATEWAY, RT_HAS_VIA,
+  RT_HAS_MULTIPATH, RT_HAS_PREF, RT_HAS_METRICS, RT_HAS_PREFSRC, RT_HAS_CACHEINFO, NH_FLAGS,
+  NH_HOPS, NH_GW_FAMILY, NH_IS_VIA, NH_IFINDEX, NH_GATEWAY, ST_ROUTE_BASE, ST_ROUTE_COUNT,
+  ST_NH_BASE, ST_NH_COUNT, STATUS_MALFORMED, STATUS_NO_MEMORY,
+} from "./layout";
+import {
+  NLMSG_HDRLEN, RTMSG_LEN, AF_INET, AF_INET6, RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY,
+  RTA_PREFSRC, RTA_METRICS, RTA_MULTIPATH, RTA_CACHEINFO, RTA_TABLE, RTA_VIA, RTA_PREF, RTAX_MTU,
+  RTAX_ADVMSS, RTNH_LEN, RTA_CACHEINFO_LEN,
+} from "./kernel";
+import {
+  align4, attrLen, attrType, wp, wfail, putZero, msgBegin, msgEnd, attrU8, attrU32, attrBytes,
+  attrVia, nestBegin, nestEnd, emitFail,
+} from "./attr";
+import { st, stSet, ensureRows, rowAt } from "./tables";
+
+@inline function addrLen(family: u32): usize {
+  return family == AF_INET6 ? 16 : 4;
+}
+
+@inline function setPresent(row: usize, bit: u32): void {
+  store<u32>(row + RT_PRESENT, load<u32>(row + RT_PRESENT) | bit);
+}
+
+// struct rtvia payload -> (family, address) slot; false unless it is an IPv4 or IPv6 address of
+// the right size.
+function readVia(d: usize, dl: usize, famSlot: usize, addrSlot: usize): bool {
+  if (dl < 2) return false;
+  const fam = load<u16>(d);
+  const n = dl - 2;
+  if (!((fam == AF_INET && n == 4) || (fam == AF_INET6 && n == 16))) return false;
+  store<u8>(famSlot, <u8>fam);
+  memory.fill(addrSlot, 0, 16);
+  memory.copy(addrSlot, d + 2, n);
+  return true;
+}
+
+// Parses RTA_MULTIPATH into nexthop rows after the committed ones; returns how many, or -1.
+let nhError: i32 = 0;
+function parseMultipath(d: usize, dl: usize, family: u32): i32 {
+  const end = d + dl;
+  const alen = addrLen(family);
+  let q = d;
+  let k: usize = 0;
+  while (q < end) {
+    if (end - q < RTNH_LEN) return -1;
+    const n = <usize>load<u16>(q);
+    if (n < RTNH_LEN || n > end - q) return -1;
+    if (!ensureRows(ST_NH_BASE, NEXTHOP_ROW, k + 1)) {
+      nhError = STATUS_NO_MEMORY;
+      return -1;
+    }
+    const nh = rowAt(ST_NH_BASE, NEXTHOP_ROW, <usize>st(ST_NH_COUNT) + k);
+    memory.fill(nh, 0, NEXTHOP_ROW);
+    store<u8>(nh + NH_FLAGS, load<u8>(q, 2));
+    store<u8>(nh + NH_HOPS, load<u8>(q, 3));
+    store<i32>(nh + NH_IFINDEX, load<i32>(q, 4));
+    const aend = q + n;
+    let a = q + RTNH_LEN;
+    while (a < aend) {
+      const an = attrLen(a, aend);
+      if (an == 0) return -1;
+      const t = attrType(a);
+      const ad = a + 4;
+      const adl = an - 4;
+      if (t == RTA_GATEWAY) {
+        if (adl != alen) return -1;
+        store<u8>(nh + NH_GW_FAMILY, <u8>family);
+        store<u8>(nh + NH_IS_VIA, 0);
+        memory.fill(nh + NH_GATEWAY, 0, 16);
+        memory.copy(nh + NH_GATEWAY, ad, adl);
+      } else if (t == RTA_VIA) {
+        if (!readVia(ad, adl, nh + NH_GW_FAMILY, nh + NH_GATEWAY)) return -1;
+        store<u8>(nh + NH_IS_VIA, 1);
+      }
+      a += align4(an);
+    }
+    k++;
+    q += align4(n);
+  }
+  return <i32>k;
+}
+
+// RTA_METRICS: nested RTAX_* u32 values; only MTU and ADVMSS are kept.
+function parseMetrics(row: usize, d: usize, dl: usize): bool {
+  const end = d + dl;
+  let a = d;
+  while (a < end) {
+    const n = attrLen(a, end);
+    if (n == 0) return false;
+    const t = attrType(a);
+    if (t == RTAX_MTU || t == RTAX_ADVMSS) {
+      if (n != 8) return false;
+      store<u32>(row + (t == RTAX_MTU ? RT_MTU : RT_ADVMSS), load<u32>(a, 4));
+    }
+    a += align4(n);
+  }
+  return true;
+}
+
+// Appends one route row for the message at `msg` (`mlen` bytes, already bounds-checked).
+// Returns 0, STATUS_MALFORMED or STATUS_NO_MEMORY; on failure nothing is committed.
+export function parseRoute(msg: usize, mlen: usize): i32 {
+  if (mlen < NLMSG_HDRLEN + RTMSG_LEN) return STATUS_MALFORMED;
+  if (!ensureRows(ST_ROUTE_BASE, ROUTE_ROW, 1)) return STATUS_NO_MEMORY;
+  const row = rowAt(ST_ROUTE_BASE, ROUTE_ROW, <usize>st(ST_ROUTE_COUNT));
+  memory.fill(row, 0, ROUTE_ROW);
+  memory.copy(row, msg + 4, 12); // type, flags, seq, pid
+  memory.copy(row + RT_FAMILY, msg + NLMSG_HDRLEN, 8); // family .. type
+  store<u32>(row + RT_FLAGS, load<u32>(msg + NLMSG_HDRLEN, 8));
+  const family = <u32>load<u8>(msg + NLMSG_HDRLEN);
+  const inet = family == AF_INET || family == AF_INET6;
+  const alen = addrLen(family);
+  const nhStart = st(ST_NH_COUNT);
+  store<u32>(row + RT_NH_START, nhStart);
+  let nhUsed: i32 = 0;
+
+  const end = msg + mlen;
+  let a = msg + NLMSG_HDRLEN + RTMSG_LEN;
+  while (a < end) {
+    const n = attrLen(a, end);
+    if (n == 0) return STATUS_MALFORMED;
+    const t = attrType(a);
+    const d = a + 4;
+    const dl = n - 4;
+    if (t == RTA_TABLE || t == RTA_PRIORITY || t == RTA_OIF) {
+      if (dl != 4) return STATUS_MALFORMED;
+      const slot = t == RTA_TABLE ? RT_TABLE : t == RTA_PRIORITY ? RT_PRIORITY : RT_OIF;
+      store<u32>(row + slot, load<u32>(d));
+      setPresent(row, t == RTA_TABLE ? RT_HAS_TABLE : t == RTA_PRIORITY ? RT_HAS_PRIORITY : RT_HAS_OIF);
+    } else if (t == RTA_PREF) {
+      if (dl != 1) return STATUS_MALFORMED;
+      store<u8>(row + RT_PREF, load<u8>(d));
+      setPresent(row, RT_HAS_PREF);
+    } else if (t == RTA_CACHEINFO) {
+      if (dl != RTA_CACHEINFO_LEN) return STATUS_MALFORMED;
+      memory.copy(row + RT_CACHEINFO, d, RTA_CACHEINFO_LEN);
+      setPresent(row, RT_HAS_CACHEINFO);
+    } else if (t == RTA_METRICS) {
+      if (!parseMetrics(row, d, dl)) return STATUS_MALFORMED;
+      setPresent(row, RT_HAS_METRICS);
+    } else if (inet && (t == RTA_DST || t == RTA_GATEWAY || t == RTA_PREFSRC)) {
+      if (dl != alen) return STATUS_MALFORMED;
+      const slot = t == RTA_DST ? RT_DST : t == RTA_GATEWAY ? RT_GATEWAY : RT_PREFSRC;
+      memory.fill(row + slot, 0, 16);
+      memory.copy(row + slot, d, dl);
+      setPresent(row, t == RTA_DST ? RT_HAS_DST : t == RTA_GATEWAY ? RT_HAS_GATEWAY : RT_HAS_PREFSRC);
+    } else if (inet && t == RTA_VIA) {
+      if (!readVia(d, dl, row + RT_VIA_FAMILY, row + RT_GATEWAY)) return STATUS_MALFORMED;
+      setPresent(row, RT_HAS_VIA);
+    } else if (inet && t == RTA_MULTIPATH) {
+      // a repeated RTA_MULTIPATH replaces the earlier one (last attribute wins, as in nla_parse)
+      nhError = STATUS_MALFORMED;
+      nhUsed = parseMultipath(d, dl, family);
+      if (nhUsed < 0) return nhError;
+      setPresent(row, RT_HAS_MULTIPATH);
+    }
+    a += align4(n);
+  }
+  store<u32>(row + RT_NH_COUNT, <u32>nhUsed);
+  stSet(ST_NH_COUNT, nhStart + <u32>nhUsed);
+  stSet(ST_ROUTE_COUNT, st(ST_ROUTE_COUNT) + 1);
+  return 0;
+}
+
+function emitGateway(row: usize, alen: usize, present: u32): void {
+  if (present & RT_HAS_GATEWAY) attrBytes(RTA_GATEWAY, row + RT_GATEWAY, alen);
+  if (present & RT_HAS_VIA) {
+    const vf = <u32>load<u8>(row + RT_VIA_FAMILY);
+    attrVia(RTA_VIA, <u16>vf, row + RT_GATEWAY, addrLen(vf));
+  }
+  if (present & RT_HAS_OIF) attrU32(RTA_OIF, load<u32>(row + RT_OIF));
+}
+
+function emitMetrics(row: usize): void {
+  const at = nestBegin(RTA_METRICS);
+  const mtu = load<u32>(row + RT_MTU);
+  const advmss = load<u32>(row + RT_ADVMSS);
+  if (mtu != 0) attrU32(RTAX_MTU, mtu);
+  if (advmss != 0) attrU32(RTAX_ADVMSS, advmss);
+  nestEnd(at);
+}
+
+function emitMultipath(row: usize, nhTable: usize): void {
+  const mp = nestBegin(RTA_MULTIPATH);
+  const start = <usize>load<u32>(row + RT_NH_START);
+  const count = <usize>load<u32>(row + RT_NH_COUNT);
+  for (let k: usize = 0; k < count && !wfail; k++) {
+    const nh = nhTable + (start + k) * NEXTHOP_ROW;
+    const rtnh = putZero(RTNH_LEN);
+    if (wfail) return;
+    store<u8>(rtnh, load<u8>(nh + NH_FLAGS), 2);
+    store<u8>(rtnh, load<u8>(nh + NH_HOPS), 3);
+    store<i32>(rtnh, load<i32>(nh + NH_IFINDEX), 4);
+    const gf = <u32>load<u8>(nh + NH_GW_FAMILY);
+    if (gf != 0) {
+      if (load<u8>(nh + NH_IS_VIA)) attrVia(RTA_VIA, <u16>gf, nh + NH_GATEWAY, addrLen(gf));
+      else attrBytes(RTA_GATEWAY, nh + NH_GATEWAY, addrLen(gf));
+    }
+    if (wfail) return;
+    const n = wp - rtnh;
+    if (n > 0xffff) {
+      emitFail();
+      return;
+    }
+    store<u16>(rtnh, <u16>n);
+  }
+  nestEnd(mp);
+}
+
+// Emits the route in `row` (its nexthops in the table at `nhTable`) at the current write
+// position. The caller checks `wfail`.
+export function emitRoute(row: usize, nhTable: usize): void {
+  const m = msgBegin(row);
+  const h = putZero(RTMSG_LEN);
+  if (wfail) return;
+  memory.copy(h, row + RT_FAMILY, 8);
+  store<u32>(h, load<u32>(row + RT_FLAGS), 8);
+  const present = load<u32>(row + RT_PRESENT);
+  const family = <u32>load<u8>(row + RT_FAMILY);
+  const alen = addrLen(family);
+
+  if (present & RT_HAS_TABLE) attrU32(RTA_TABLE, load<u32>(row + RT_TABLE));
+  if (present & RT_HAS_DST) attrBytes(RTA_DST, row + RT_DST, alen);
+  if (family == AF_INET6) {
+    if (present & RT_HAS_PREFSRC) attrBytes(RTA_PREFSRC, row + RT_PREFSRC, alen);
+    if (present & RT_HAS_METRICS) emitMetrics(row);
+    if (present & RT_HAS_PRIORITY) attrU32(RTA_PRIORITY, load<u32>(row + RT_PRIORITY));
+  } else {
+    if (present & RT_HAS_PRIORITY) attrU32(RTA_PRIORITY, load<u32>(row + RT_PRIORITY));
+    if (present & RT_HAS_METRICS) emitMetrics(row);
+    if (present & RT_HAS_PREFSRC) attrBytes(RTA_PREFSRC, row + RT_PREFSRC, alen);
+  }
+  emitGateway(row, alen, present);
+  if (present & RT_HAS_MULTIPATH) emitMultipath(row, nhTable);
+  if (present & RT_HAS_CACHEINFO) attrBytes(RTA_CACHEINFO, row + RT_CACHEINFO, RTA_CACHEINFO_LEN);
+  if (present & RT_HAS_PREF) attrU8(RTA_PREF, load<u8>(row + RT_PREF));
+  msgEnd(m);
+}
