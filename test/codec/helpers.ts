@@ -1,7 +1,7 @@
 // Helpers for the codec tests: building the wasm when it is stale, reading the captured vector
 // files (test/codec/capture.py), splitting datagrams into messages, and comparing requests.
 import { existsSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 const ROOT = join(import.meta.dir, "..", "..");
 export const VECTORS = join(import.meta.dir, "vectors");
@@ -31,14 +31,14 @@ export interface Block {
   bytes: Uint8Array;
 }
 
-/** Blocks of a vector file, in file order. */
+/** Blocks of a vector file (a name in test/codec/vectors, or a path), in file order. */
 export function loadVectors(file: string): Block[] {
   const blocks: Block[] = [];
   let cur: { name: string; description: string; hex: string[] } | undefined;
   const flush = () => {
     if (cur) blocks.push({ name: cur.name, description: cur.description, bytes: Uint8Array.from(Buffer.from(cur.hex.join(""), "hex")) });
   };
-  for (const raw of readFileSync(join(VECTORS, file), "utf8").split("\n")) {
+  for (const raw of readFileSync(resolve(VECTORS, file), "utf8").split("\n")) {
     const line = raw.replace(/#.*$/, "").trim();
     if (line === "") continue;
     if (line.startsWith("@")) {
