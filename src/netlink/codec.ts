@@ -8,6 +8,10 @@
 import wasmPath from "../../build/codec.wasm" with { type: "file" };
 import { readFileSync } from "node:fs";
 import * as L from "../../codec/layout.ts";
+import {
+  AF_INET, AF_INET6, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE, RTN_LOCAL, RTN_UNICAST, RTPROT_BOOT,
+  RTPROT_UNSPEC, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_UNSPEC,
+} from "./constants";
 
 // ---- codec-specific constants (kernel message constants live in ./constants.ts) ----
 export const STATUS_MORE = L.STATUS_MORE;
@@ -21,24 +25,11 @@ export const REQUEST_SIZE = L.REQUEST_SIZE;
 /** Most nexthops one encodeRoute() takes (RTA_MULTIPATH is limited to 64 KiB anyway). */
 export const MAX_NEXTHOPS = L.SCRATCH_NH_CAP;
 
-const AF_INET = 2;
-const AF_INET6 = 10;
-const RTM_NEWROUTE = 24;
-const RTM_DELROUTE = 25;
-const RTM_GETROUTE = 26;
-const RTN_UNICAST = 1;
-const RTN_LOCAL = 2;
+// rtm_type values that src/netlink/constants.ts does not define (yet); kernel names
 const RTN_BROADCAST = 3;
 const RTN_ANYCAST = 4;
 const RTN_MULTICAST = 5;
 const RTN_NAT = 10;
-const RTPROT_UNSPEC = 0;
-const RTPROT_BOOT = 3;
-const RT_SCOPE_UNIVERSE = 0;
-const RT_SCOPE_LINK = 253;
-const RT_SCOPE_HOST = 254;
-const RT_SCOPE_NOWHERE = 255;
-const RT_TABLE_UNSPEC = 0;
 
 export interface NexthopSpec {
   ifindex: number;
