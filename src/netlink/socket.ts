@@ -1,6 +1,7 @@
 // A NETLINK_ROUTE socket bound to one network namespace. Requests and dumps are encoded into and
 // parsed from the codec's regions in wasm memory; rows of a dump stay in the codec's tables until
 // the next request on any socket, so callers read what they need before sending again.
+import { STATUS_ACK, STATUS_DONE, STATUS_ERROR, STATUS_MORE } from "../../codec/layout";
 import { codec } from "./codec";
 import {
   AF_NETLINK, NETLINK_ADD_MEMBERSHIP, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NETLINK_ROUTE,
@@ -9,11 +10,11 @@ import {
 import { check, errno, libc, strerror, SyscallError } from "./libc";
 import { withNetns } from "./netns";
 
-const STATUS_MORE = 0;
-const STATUS_DONE = 1;
-const STATUS_ERROR = 2;
-const STATUS_ACK = 3;
-const STATUS_MALFORMED = -1;
+
+/** A negative parse status: the reply could not be read (or wasm memory could not grow). */
+function unreadable(status: number): Error {
+  return new Error(status === -1 ? "malformed netlink reply" : `netlink reply could not be parsed (status ${status})`);
+}
 
 /** How often a dump is repeated when the kernel flags it inconsistent (NLM_F_DUMP_INTR). */
 const DUMP_RETRIES = 5;
@@ -92,7 +93,7 @@ export class NetlinkSocket {
         if (status === STATUS_ERROR) throw new NetlinkError(-codec.errorCode(), codec.extAckMessage());
         return;
       }
-      if (status === STATUS_MALFORMED) throw new Error("malformed netlink reply");
+      if (status < 0) throw unreadable(status);
     }
   }
 
@@ -108,7 +109,7 @@ export class NetlinkSocket {
         const status = this.receive();
         if (status === STATUS_DONE) break;
         if (status === STATUS_ERROR) throw new NetlinkError(-codec.errorCode(), codec.extAckMessage());
-        if (status === STATUS_MALFORMED) throw new Error("malformed netlink dump");
+        if (status < 0) throw unreadable(status);
       }
       if (!codec.dumpInterrupted()) return;
     }
