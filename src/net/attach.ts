@@ -1,9 +1,10 @@
 // The shared story of the interface plugins (macvlan, ipvlan): create the pod's interface, run
 // IPAM, configure addresses and routes; DEL detaches shared routes before deleting the device;
 // CHECK compares prevResult with the kernel. Every ADD step is undone if a later one fails.
-import { delegateAdd, delegateCheck, delegateDel } from "../cni/delegate";
+import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus } from "../cni/delegate";
 import { CniError, ErrCode } from "../cni/errors";
-import type { CmdArgs, DNS, Interface, Result } from "../cni/types";
+import type { CmdArgs, DNS, Interface, Plugin, Result } from "../cni/types";
+import { ALL_VERSIONS } from "../cni/version";
 import { formatIP, parseCIDR } from "../ipam/ip";
 import { listAddrs } from "../netlink/addr";
 import { AF_UNSPEC, RT_TABLE_MAIN } from "../netlink/constants";
@@ -210,4 +211,41 @@ export function attachCheck(conf: AttachConf, args: CmdArgs, checkLink: (link: L
       );
     }
   });
+}
+
+/** What differs between the interface plugins; everything else is the story above. */
+export interface InterfacePluginSpec {
+  name: "macvlan" | "ipvlan";
+  /** Mode names as the config spells them ("" is the default). */
+  modes: Record<string, number>;
+  load(args: CmdArgs): AttachConf;
+  /** The IPAM type alone: DEL, STATUS and GC must not depend on the master still existing. */
+  ipamType(args: CmdArgs): string;
+  /** Upstream's CHECK messages, whose wording differs per plugin. */
+  wrongKind(ifname: string): string;
+  wrongMode(current: string, expected: string): string;
+}
+
+export function interfacePlugin(spec: InterfacePluginSpec): Plugin {
+  const modeName = (m: number) => Object.entries(spec.modes).find(([k, v]) => k && v === m)?.[0] ?? String(m);
+  const forwardToIpam = (args: CmdArgs, delegate: (type: string, args: CmdArgs) => void) => {
+    const type = spec.ipamType(args);
+    if (type) delegate(type, args);
+  };
+  return {
+    name: spec.name,
+    supportedVersions: ALL_VERSIONS,
+    add: (args) => attachAdd(spec.load(args), args),
+    del: (args) => attachDel({ ipamType: spec.ipamType(args) }, args),
+    // Upstream forwards STATUS only; the spec says GC must be forwarded as well.
+    status: (args) => forwardToIpam(args, delegateStatus),
+    gc: (args) => forwardToIpam(args, delegateGc),
+    check: (args) => {
+      const conf = spec.load(args);
+      attachCheck(conf, args, (link) => {
+        if (link.kind !== spec.name) throw new CniError(ErrCode.Internal, spec.wrongKind(link.name));
+        if (link.mode !== conf.mode) throw new CniError(ErrCode.Internal, spec.wrongMode(modeName(link.mode), modeName(conf.mode)));
+      });
+    },
+  };
 }

@@ -1,17 +1,17 @@
 // macvlan: upstream's config and results; routes sharing a key become one multipath route.
 import { z } from "zod";
-import { delegateGc, delegateStatus, registerPlugin } from "../cni/delegate";
+import { registerPlugin } from "../cni/delegate";
 import { CniError, ErrCode } from "../cni/errors";
 import { loadArgs } from "../cni/args";
 import { canonicalKeys } from "../cni/json";
 import { dnsSchema, ecmpSchema, parseConfig } from "../cni/schema";
-import type { CmdArgs, Plugin } from "../cni/types";
-import { ALL_VERSIONS, parsePrevResult } from "../cni/version";
+import type { CmdArgs } from "../cni/types";
+import { parsePrevResult } from "../cni/version";
 import {
   MACVLAN_MODE_BRIDGE, MACVLAN_MODE_PASSTHRU, MACVLAN_MODE_PRIVATE, MACVLAN_MODE_VEPA,
 } from "../netlink/constants";
 import { parseMac } from "../netlink/link";
-import { attachAdd, attachCheck, attachDel, type AttachConf } from "../net/attach";
+import { interfacePlugin, type AttachConf } from "../net/attach";
 
 const modes: Record<string, number> = {
   "": MACVLAN_MODE_BRIDGE, bridge: MACVLAN_MODE_BRIDGE, private: MACVLAN_MODE_PRIVATE,
@@ -51,36 +51,14 @@ function load(args: CmdArgs): AttachConf {
   };
 }
 
-/** The IPAM type alone: DEL, STATUS and GC must not depend on the master still existing. */
-function ipamType(args: CmdArgs): string {
-  return parseConfig(schema, canonicalKeys(args.config, ["ipam"]), "failed to load netConf").ipam?.type ?? "";
-}
-
-function forwardToIpam(args: CmdArgs, delegate: (type: string, args: CmdArgs) => void): void {
-  const type = ipamType(args);
-  if (type) delegate(type, args);
-}
-
-const macvlan: Plugin = {
+const plugin = interfacePlugin({
   name: "macvlan",
-  supportedVersions: ALL_VERSIONS,
-  add: (args) => attachAdd(load(args), args),
-  // No master lookup on DEL: the master may be gone already.
-  del: (args) => attachDel({ ipamType: ipamType(args) }, args),
-  // STATUS and GC are forwarded to IPAM (upstream forwards STATUS only; the spec says both).
-  status: (args) => forwardToIpam(args, delegateStatus),
-  gc: (args) => forwardToIpam(args, delegateGc),
-  check: (args) => {
-    const conf = load(args);
-    attachCheck(conf, args, (link) => {
-      if (link.kind !== "macvlan") throw new CniError(ErrCode.Internal, `error: Container interface ${link.name} not of type macvlan`);
-      if (link.mode !== conf.mode) {
-        const name = (m: number) => Object.entries(modes).find(([k, v]) => k && v === m)?.[0] ?? String(m);
-        throw new CniError(ErrCode.Internal, `container macvlan mode ${name(link.mode)} does not match expected value: ${name(conf.mode)}`);
-      }
-    });
-  },
-};
+  modes,
+  load,
+  ipamType: (args) => parseConfig(schema, canonicalKeys(args.config, ["ipam"]), "failed to load netConf").ipam?.type ?? "",
+  wrongKind: (ifname) => `error: Container interface ${ifname} not of type macvlan`,
+  wrongMode: (current, expected) => `container macvlan mode ${current} does not match expected value: ${expected}`,
+});
 
-registerPlugin(macvlan);
-export default macvlan;
+registerPlugin(plugin);
+export default plugin;
