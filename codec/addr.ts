@@ -8,7 +8,7 @@
 import {
   ADDR_ROW, AD_FAMILY, AD_PRESENT, AD_FLAGS, AD_ADDRESS, AD_LOCAL, AD_BROADCAST, AD_LABEL,
   AD_CACHEINFO, AD_PROTO, AD_HAS_ADDRESS, AD_HAS_LOCAL, AD_HAS_BROADCAST, AD_HAS_LABEL,
-  AD_HAS_FLAGS, AD_HAS_CACHEINFO, AD_HAS_PROTO, ST_ADDR_BASE, ST_ADDR_COUNT, STATUS_MALFORMED,
+  AD_HAS_FLAGS, AD_HAS_CACHEINFO, AD_HAS_PROTO, ST_ADDR_BASE, STATUS_MALFORMED,
   STATUS_NO_MEMORY,
 } from "./layout";
 import {
@@ -19,7 +19,7 @@ import {
   align4, attrLen, attrType, copyStr, wfail, putZero, msgBegin, msgEnd, attrU8, attrU32, attrBytes,
   attrStr,
 } from "./attr";
-import { st, stSet, ensureRows, rowAt } from "./tables";
+import { commitRow, openRow } from "./tables";
 
 @inline function setPresent(row: usize, bit: u32): void {
   store<u32>(row + AD_PRESENT, load<u32>(row + AD_PRESENT) | bit);
@@ -28,10 +28,8 @@ import { st, stSet, ensureRows, rowAt } from "./tables";
 // Appends one address row; returns 0, STATUS_MALFORMED or STATUS_NO_MEMORY (nothing committed then).
 export function parseAddr(msg: usize, mlen: usize): i32 {
   if (mlen < NLMSG_HDRLEN + IFADDRMSG_LEN) return STATUS_MALFORMED;
-  if (!ensureRows(ST_ADDR_BASE, ADDR_ROW, 1)) return STATUS_NO_MEMORY;
-  const row = rowAt(ST_ADDR_BASE, ADDR_ROW, <usize>st(ST_ADDR_COUNT));
-  memory.fill(row, 0, ADDR_ROW);
-  memory.copy(row, msg + 4, 12);
+  const row = openRow(ST_ADDR_BASE, ADDR_ROW, msg);
+  if (row == 0) return STATUS_NO_MEMORY;
   memory.copy(row + AD_FAMILY, msg + NLMSG_HDRLEN, IFADDRMSG_LEN); // family prefixlen flags scope index
   const family = <u32>load<u8>(msg + NLMSG_HDRLEN);
   const inet = family == AF_INET || family == AF_INET6;
@@ -69,7 +67,7 @@ export function parseAddr(msg: usize, mlen: usize): i32 {
     }
     a += align4(n);
   }
-  stSet(ST_ADDR_COUNT, st(ST_ADDR_COUNT) + 1);
+  commitRow(ST_ADDR_BASE);
   return 0;
 }
 

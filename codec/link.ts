@@ -14,7 +14,7 @@ import {
   LN_NET_NS_FD, LN_ADDRESS_LEN, LN_OPERSTATE, LN_ADDRESS, LN_IFNAME, LN_KIND, LN_MODE, LN_VRF_TABLE,
   LN_IPVLAN_FLAGS, LN_LINK_NETNSID, LN_HAS_MTU, LN_HAS_MASTER, LN_HAS_LINK, LN_HAS_NET_NS_FD,
   LN_HAS_ADDRESS, LN_HAS_IFNAME, LN_HAS_KIND, LN_HAS_MODE, LN_HAS_VRF_TABLE, LN_HAS_IPVLAN_FLAGS,
-  LN_HAS_OPERSTATE, LN_HAS_LINK_NETNSID, ST_LINK_BASE, ST_LINK_COUNT, STATUS_MALFORMED,
+  LN_HAS_OPERSTATE, LN_HAS_LINK_NETNSID, ST_LINK_BASE, STATUS_MALFORMED,
   STATUS_NO_MEMORY,
 } from "./layout";
 import {
@@ -27,7 +27,7 @@ import {
   align4, attrLen, attrType, copyStr, wfail, putZero, msgBegin, msgEnd, attrU8, attrU16,
   attrU32, attrBytes, attrStr, nestBegin, nestEnd,
 } from "./attr";
-import { st, stSet, ensureRows, rowAt } from "./tables";
+import { commitRow, openRow } from "./tables";
 
 const KIND_OTHER: i32 = 0;
 const KIND_IS_MACVLAN: i32 = 1;
@@ -108,10 +108,8 @@ function parseLinkInfo(row: usize, d: usize, dl: usize): bool {
 // Appends one link row; returns 0, STATUS_MALFORMED or STATUS_NO_MEMORY (nothing committed then).
 export function parseLink(msg: usize, mlen: usize): i32 {
   if (mlen < NLMSG_HDRLEN + IFINFOMSG_LEN) return STATUS_MALFORMED;
-  if (!ensureRows(ST_LINK_BASE, LINK_ROW, 1)) return STATUS_NO_MEMORY;
-  const row = rowAt(ST_LINK_BASE, LINK_ROW, <usize>st(ST_LINK_COUNT));
-  memory.fill(row, 0, LINK_ROW);
-  memory.copy(row, msg + 4, 12);
+  const row = openRow(ST_LINK_BASE, LINK_ROW, msg);
+  if (row == 0) return STATUS_NO_MEMORY;
   const h = msg + NLMSG_HDRLEN;
   store<u8>(row + LN_FAMILY, load<u8>(h));
   store<u16>(row + LN_TYPE, load<u16>(h, 2));
@@ -164,7 +162,7 @@ export function parseLink(msg: usize, mlen: usize): i32 {
     }
     a += align4(n);
   }
-  stSet(ST_LINK_COUNT, st(ST_LINK_COUNT) + 1);
+  commitRow(ST_LINK_BASE);
   return 0;
 }
 

@@ -13,7 +13,7 @@ import {
   RT_GATEWAY, RT_VIA_FAMILY, RT_PREF, RT_MTU, RT_ADVMSS, RT_NH_START, RT_NH_COUNT, RT_PREFSRC,
   RT_CACHEINFO, RT_HAS_TABLE, RT_HAS_DST, RT_HAS_PRIORITY, RT_HAS_OIF, RT_HAS_GATEWAY, RT_HAS_VIA,
   RT_HAS_MULTIPATH, RT_HAS_PREF, RT_HAS_METRICS, RT_HAS_PREFSRC, RT_HAS_CACHEINFO, NH_FLAGS,
-  NH_HOPS, NH_GW_FAMILY, NH_IS_VIA, NH_IFINDEX, NH_GATEWAY, ST_ROUTE_BASE, ST_ROUTE_COUNT,
+  NH_HOPS, NH_GW_FAMILY, NH_IS_VIA, NH_IFINDEX, NH_GATEWAY, ST_ROUTE_BASE,
   ST_NH_BASE, ST_NH_COUNT, STATUS_MALFORMED, STATUS_NO_MEMORY,
 } from "./layout";
 import {
@@ -25,7 +25,7 @@ import {
   align4, attrLen, attrType, wp, wfail, putZero, msgBegin, msgEnd, attrU8, attrU32, attrBytes,
   attrVia, nestBegin, nestEnd, emitFail,
 } from "./attr";
-import { st, stSet, ensureRows, rowAt } from "./tables";
+import { commitRow, ensureRows, openRow, rowAt, st, stSet } from "./tables";
 
 @inline function addrLen(family: u32): usize {
   return family == AF_INET6 ? 16 : 4;
@@ -115,10 +115,8 @@ function parseMetrics(row: usize, d: usize, dl: usize): bool {
 // Returns 0, STATUS_MALFORMED or STATUS_NO_MEMORY; on failure nothing is committed.
 export function parseRoute(msg: usize, mlen: usize): i32 {
   if (mlen < NLMSG_HDRLEN + RTMSG_LEN) return STATUS_MALFORMED;
-  if (!ensureRows(ST_ROUTE_BASE, ROUTE_ROW, 1)) return STATUS_NO_MEMORY;
-  const row = rowAt(ST_ROUTE_BASE, ROUTE_ROW, <usize>st(ST_ROUTE_COUNT));
-  memory.fill(row, 0, ROUTE_ROW);
-  memory.copy(row, msg + 4, 12); // type, flags, seq, pid
+  const row = openRow(ST_ROUTE_BASE, ROUTE_ROW, msg);
+  if (row == 0) return STATUS_NO_MEMORY;
   memory.copy(row + RT_FAMILY, msg + NLMSG_HDRLEN, 8); // family .. type
   store<u32>(row + RT_FLAGS, load<u32>(msg + NLMSG_HDRLEN, 8));
   const family = <u32>load<u8>(msg + NLMSG_HDRLEN);
@@ -172,7 +170,7 @@ export function parseRoute(msg: usize, mlen: usize): i32 {
   }
   store<u32>(row + RT_NH_COUNT, <u32>nhUsed);
   stSet(ST_NH_COUNT, nhStart + <u32>nhUsed);
-  stSet(ST_ROUTE_COUNT, st(ST_ROUTE_COUNT) + 1);
+  commitRow(ST_ROUTE_BASE);
   return 0;
 }
 

@@ -105,3 +105,18 @@ export function ensureRows(off: usize, row: usize, need: usize): bool {
 @inline export function rowAt(off: usize, row: usize, i: usize): usize {
   return <usize>st(off) + i * row;
 }
+
+// Opens the next row of the table at `off` for the message at `msg`: zeroed, with the
+// nlmsghdr's type, flags, seq and pid copied in. 0 when memory is exhausted. The row counts
+// only once the parser commits it with commitRow().
+export function openRow(off: usize, row: usize, msg: usize): usize {
+  if (!ensureRows(off, row, 1)) return 0;
+  const r = rowAt(off, row, <usize>st(off + 4));
+  memory.fill(r, 0, row);
+  memory.copy(r, msg + 4, 12);
+  return r;
+}
+
+@inline export function commitRow(off: usize): void {
+  stSet(off + 4, st(off + 4) + 1);
+}
