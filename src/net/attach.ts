@@ -4,7 +4,7 @@
 import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus } from "../cni/delegate";
 import { CniError, ErrCode } from "../cni/errors";
 import type { CmdArgs, DNS, Interface, Plugin, Result } from "../cni/types";
-import { ALL_VERSIONS } from "../cni/version";
+import { ALL_VERSIONS, configVersion, convertResult } from "../cni/version";
 import { formatIP, parseCIDR } from "../ipam/ip";
 import { listAddrs } from "../netlink/addr";
 import { AF_UNSPEC, RT_TABLE_MAIN } from "../netlink/constants";
@@ -81,19 +81,24 @@ function tmpName(): string {
   return `veth${crypto.getRandomValues(new Uint32Array(1))[0].toString(16).padStart(8, "0")}`;
 }
 
+/** The lower device, looked up where it lives, with upstream's checks: it exists, the MTU fits. */
+function resolveMaster(conf: AttachConf, sock: NetlinkSocket): Link {
+  const name = conf.master ?? defaultRouteLink(sock);
+  const master = linkByName(sock, name);
+  if (!master) throw new CniError(ErrCode.Internal, `failed to lookup master "${name}": Link not found`);
+  if (conf.kind === "macvlan" && conf.mtu > master.mtu) {
+    throw new CniError(ErrCode.InvalidNetworkConfig, `invalid MTU ${conf.mtu}, must be [0, master MTU(${master.mtu})]`);
+  }
+  return master;
+}
+
 /** Creates the pod's device as `ifname` inside the pod's namespace; returns it (re-read there). */
 function createPodLink(conf: AttachConf, args: CmdArgs, pod: NetlinkSocket, podFd: number, log: UndoLog): Link {
   if (linkByName(pod, args.ifname)) {
     throw new CniError(ErrCode.InvalidEnvironmentVariables, `CNI_IFNAME "${args.ifname}": an interface with this name already exists in netns ${args.netns}`);
   }
-  const parentNs = conf.linkInContainer ? args.netns : undefined;
-  return withSocket(parentNs, (parentSock) => {
-    const masterName = conf.master ?? defaultRouteLink(parentSock);
-    const master = linkByName(parentSock, masterName);
-    if (!master) throw new CniError(ErrCode.Internal, `failed to lookup master "${masterName}": Link not found`);
-    if (conf.kind === "macvlan" && conf.mtu > master.mtu) {
-      throw new CniError(ErrCode.InvalidNetworkConfig, `invalid MTU ${conf.mtu}, must be [0, master MTU(${master.mtu})]`);
-    }
+  return withSocket(conf.linkInContainer ? args.netns : undefined, (parentSock) => {
+    const master = resolveMaster(conf, parentSock);
     // A temporary name first, as upstream does: the final name may exist in the parent's namespace.
     const tmp = tmpName();
     step(`failed to create ${conf.kind}`, () =>
@@ -141,6 +146,9 @@ export function attachAdd(conf: AttachConf, args: CmdArgs): Result {
     }
     result.dns = conf.dns;
     if (!result.dns || Object.keys(result.dns).length === 0) delete result.dns;
+    // The result must be expressible in the config's version (0.1.0/0.2.0 need an address):
+    // find out now, while the changes can still be undone.
+    convertResult(result, configVersion(args.config));
     return result;
   } catch (e) {
     const failures = log.rollback();
@@ -175,7 +183,9 @@ export function attachDel(conf: Pick<AttachConf, "ipamType">, args: CmdArgs): vo
 }
 
 /** CHECK: the device, its addresses and its nexthop sets against prevResult. */
-export function attachCheck(conf: AttachConf, args: CmdArgs, checkLink: (link: Link) => void): void {
+export function attachCheck(conf: AttachConf, args: CmdArgs, checkLink: (link: Link, prev: Interface) => void): void {
+  // The master must still be there, as upstream's CHECK requires (its loadConf looks it up).
+  withSocket(conf.linkInContainer ? args.netns : undefined, (sock) => resolveMaster(conf, sock));
   if (conf.ipamType) delegateCheck(conf.ipamType, args);
   const prev = conf.prevResult;
   if (!prev) throw new CniError(ErrCode.Internal, "required prevResult missing");
@@ -186,7 +196,7 @@ export function attachCheck(conf: AttachConf, args: CmdArgs, checkLink: (link: L
   withSocket(args.netns, (pod) => {
     const link = linkByName(pod, args.ifname);
     if (!link) throw new CniError(ErrCode.Internal, `container Interface name in prevResult: ${args.ifname} not found`);
-    checkLink(link);
+    checkLink(link, iface);
     const have = listAddrs(pod, AF_UNSPEC, link.index);
     for (const ip of prev.ips ?? []) {
       if (ip.interface === undefined || prev.interfaces?.[ip.interface]?.name !== args.ifname) continue;
@@ -224,6 +234,7 @@ export interface InterfacePluginSpec {
   /** Upstream's CHECK messages, whose wording differs per plugin. */
   wrongKind(ifname: string): string;
   wrongMode(current: string, expected: string): string;
+  wrongMac(ifname: string, expected: string, actual: string): string;
 }
 
 export function interfacePlugin(spec: InterfacePluginSpec): Plugin {
@@ -242,9 +253,10 @@ export function interfacePlugin(spec: InterfacePluginSpec): Plugin {
     gc: (args) => forwardToIpam(args, delegateGc),
     check: (args) => {
       const conf = spec.load(args);
-      attachCheck(conf, args, (link) => {
+      attachCheck(conf, args, (link, prev) => {
         if (link.kind !== spec.name) throw new CniError(ErrCode.Internal, spec.wrongKind(link.name));
         if (link.mode !== conf.mode) throw new CniError(ErrCode.Internal, spec.wrongMode(modeName(link.mode), modeName(conf.mode)));
+        if (prev.mac && prev.mac.toLowerCase() !== link.mac) throw new CniError(ErrCode.Internal, spec.wrongMac(link.name, prev.mac, link.mac));
       });
     },
   };

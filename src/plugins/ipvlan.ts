@@ -49,6 +49,7 @@ const plugin = interfacePlugin({
   load,
   ipamType: (args) => parseConfig(schema, canonicalKeys(args.config, ["ipam"]), "failed to load netConf").ipam?.type ?? "",
   wrongKind: (ifname) => `Error: Container interface ${ifname} not of type ipvlan`,
+  wrongMac: (ifname, expected, actual) => `Interface ${ifname} Mac ${expected} doesn't match container Mac: ${actual}`,
   wrongMode: (current, expected) => `Container IPVlan mode ${current} does not match expected value: ${expected}`,
 });
 

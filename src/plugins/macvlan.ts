@@ -57,6 +57,7 @@ const plugin = interfacePlugin({
   load,
   ipamType: (args) => parseConfig(schema, canonicalKeys(args.config, ["ipam"]), "failed to load netConf").ipam?.type ?? "",
   wrongKind: (ifname) => `error: Container interface ${ifname} not of type macvlan`,
+  wrongMac: (ifname, expected, actual) => `interface ${ifname} Mac ${expected} doesn't match container Mac: ${actual}`,
   wrongMode: (current, expected) => `container macvlan mode ${current} does not match expected value: ${expected}`,
 });
 

@@ -248,6 +248,19 @@ describe("macvlan CHECK and DEL", () => {
     expect(bad.json.msg).toContain("Expected Route 0.0.0.0/0");
   });
 
+  test("CHECK fails like upstream on a different MAC, a missing master and an MTU above the master's", () => {
+    const p = setup();
+    const c = conf(p);
+    const add = cni(p, "ADD", c);
+    expect(add.exitCode).toBe(0);
+    const mac = add.json.interfaces[0].mac;
+    const other = mac === "02:00:00:00:00:01" ? "02:00:00:00:00:02" : "02:00:00:00:00:01";
+    const wrongMac = { ...add.json, interfaces: [{ ...add.json.interfaces[0], mac: other }] };
+    expect(cni(p, "CHECK", { ...c, prevResult: wrongMac }).json.msg).toBe(`interface net1 Mac ${other} doesn't match container Mac: ${mac}`);
+    expect(cni(p, "CHECK", { ...c, master: "nh-nosuch0", prevResult: add.json }).json.msg).toBe('failed to lookup master "nh-nosuch0": Link not found');
+    expect(cni(p, "CHECK", { ...c, mtu: 9999, prevResult: add.json }).json.msg).toBe("invalid MTU 9999, must be [0, master MTU(1500)]");
+  });
+
   test("DEL is idempotent and succeeds when the netns is gone", () => {
     const p = setup();
     const c = conf(p);
