@@ -8,7 +8,6 @@
 // CNI_PATH and executed like upstream does: same environment with CNI_COMMAND overridden, the
 // whole config on stdin, retried while the file is busy, its stderr forwarded, its error object
 // kept with its code.
-import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { CniError, ErrCode } from "./errors.ts";
@@ -181,6 +180,8 @@ function execDelegate(type: string, verb: Verb, args: CmdArgs): Result | undefin
   let stdout = new Uint8Array();
   let stderr = new Uint8Array();
   for (let attempt = 0; ; attempt++) {
+    // Loaded here: most commands delegate in-process and never pay for child_process.
+    const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
     const r = spawnSync(pluginPath, [], { input: args.stdin, env, maxBuffer: MAX_OUTPUT });
     stdout = r.stdout ?? new Uint8Array();
     stderr = r.stderr ?? new Uint8Array();

@@ -1,6 +1,6 @@
 // zod at the edge: parse a config object once, and turn the first problem into a CNI error that
 // names the field and the value.
-import { z } from "zod";
+import { z } from "./zod";
 import { CniError, ErrCode } from "./errors";
 
 export function parseConfig<T extends z.ZodType>(schema: T, value: unknown, prefix = "failed to load netconf"): z.infer<T> {

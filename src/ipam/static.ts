@@ -40,7 +40,7 @@
 //   make are code 7: everything about `gws`, and a route without `dst` (upstream would print
 //   "dst":"<nil>").
 
-import { z } from "zod";
+import { z } from "../cni/zod";
 import { CniError, ErrCode } from "../cni/errors";
 import { canonicalKeys, isObject } from "../cni/json";
 import type { CmdArgs, DNS, IPConfig, Result, Route } from "../cni/types";

@@ -32,6 +32,8 @@ export interface AttachConf {
   dns?: DNS;
   ecmp: Ecmp;
   prevResult?: Result;
+  /** CHECK only: no master to verify (ipvlan's CHECK, like upstream's, does not default one). */
+  noMasterCheck?: boolean;
 }
 
 /** Runs `fn` with a socket in the namespace at `path` (or the current one), always closed after. */
@@ -157,7 +159,7 @@ export function attachAdd(conf: AttachConf, args: CmdArgs): Result {
     throw new CniError(err.code, err.message, [err.details, `rollback incomplete: ${failures.join("; ")}`].filter(Boolean).join("; "));
   } finally {
     pod.close();
-    libc.close(podFd);
+    libc().close(podFd);
   }
 }
 
@@ -185,7 +187,7 @@ export function attachDel(conf: Pick<AttachConf, "ipamType">, args: CmdArgs): vo
 /** CHECK: the device, its addresses and its nexthop sets against prevResult. */
 export function attachCheck(conf: AttachConf, args: CmdArgs, checkLink: (link: Link, prev: Interface) => void): void {
   // The master must still be there, as upstream's CHECK requires (its loadConf looks it up).
-  withSocket(conf.linkInContainer ? args.netns : undefined, (sock) => resolveMaster(conf, sock));
+  if (!conf.noMasterCheck) withSocket(conf.linkInContainer ? args.netns : undefined, (sock) => resolveMaster(conf, sock));
   if (conf.ipamType) delegateCheck(conf.ipamType, args);
   const prev = conf.prevResult;
   if (!prev) throw new CniError(ErrCode.Internal, "required prevResult missing");
@@ -228,7 +230,8 @@ export interface InterfacePluginSpec {
   name: "macvlan" | "ipvlan";
   /** Mode names as the config spells them ("" is the default). */
   modes: Record<string, number>;
-  load(args: CmdArgs): AttachConf;
+  /** The config; `forCheck` because upstream's ipvlan loads it differently for CHECK. */
+  load(args: CmdArgs, forCheck: boolean): AttachConf;
   /** The IPAM type alone: DEL, STATUS and GC must not depend on the master still existing. */
   ipamType(args: CmdArgs): string;
   /** Upstream's CHECK messages, whose wording differs per plugin. */
@@ -246,13 +249,13 @@ export function interfacePlugin(spec: InterfacePluginSpec): Plugin {
   return {
     name: spec.name,
     supportedVersions: ALL_VERSIONS,
-    add: (args) => attachAdd(spec.load(args), args),
+    add: (args) => attachAdd(spec.load(args, false), args),
     del: (args) => attachDel({ ipamType: spec.ipamType(args) }, args),
     // Upstream forwards STATUS only; the spec says GC must be forwarded as well.
     status: (args) => forwardToIpam(args, delegateStatus),
     gc: (args) => forwardToIpam(args, delegateGc),
     check: (args) => {
-      const conf = spec.load(args);
+      const conf = spec.load(args, true);
       attachCheck(conf, args, (link, prev) => {
         if (link.kind !== spec.name) throw new CniError(ErrCode.Internal, spec.wrongKind(link.name));
         if (link.mode !== conf.mode) throw new CniError(ErrCode.Internal, spec.wrongMode(modeName(link.mode), modeName(conf.mode)));

@@ -1,8 +1,8 @@
 // The few libc calls nexthop needs, through Bun FFI. Every call is synchronous: the thread may be
 // inside another network namespace while they run (bun-runtime.md §3).
-import { dlopen, FFIType, read } from "bun:ffi";
+import { dlopen, FFIType, read, type Pointer } from "bun:ffi";
 
-const lib = dlopen("libc.so.6", {
+const open = () => dlopen("libc.so.6", {
   socket: { args: ["i32", "i32", "i32"], returns: "i32" },
   bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
   sendto: { args: ["i32", "ptr", "u64", "i32", "ptr", "u32"], returns: FFIType.i64_fast },
@@ -16,18 +16,27 @@ const lib = dlopen("libc.so.6", {
   strerror: { args: ["i32"], returns: "cstring" },
 });
 
-export const libc = lib.symbols;
+let symbols: ReturnType<typeof open>["symbols"] | undefined;
+let errnoPtr: Pointer | null = null;
 
-const errnoPtr = libc.__errno_location();
+/** The libc symbols, opened on first use (commands that never touch the kernel skip dlopen). */
+export function libc(): NonNullable<typeof symbols> {
+  if (!symbols) {
+    symbols = open().symbols;
+    errnoPtr = symbols.__errno_location() as Pointer | null;
+  }
+  return symbols;
+}
 
 /** errno of the calling thread; meaningful only right after a call returned < 0. */
 export function errno(): number {
+  libc();
   return read.i32(errnoPtr!, 0);
 }
 
 /** The C library's text for an errno value, e.g. "File exists". */
 export function strerror(code: number): string {
-  return String(libc.strerror(code));
+  return String(libc().strerror(code));
 }
 
 /** NUL-terminated bytes for a `cstring` argument. */

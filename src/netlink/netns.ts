@@ -6,7 +6,7 @@ import { check, cstr, libc } from "./libc";
 
 /** Opens a namespace file (e.g. /var/run/netns/x); throws SyscallError (ENOENT when gone). */
 export function openNetns(path: string): number {
-  return check(`open ${path}`, () => libc.open(cstr(path), O_RDONLY | O_CLOEXEC));
+  return check(`open ${path}`, () => libc().open(cstr(path), O_RDONLY | O_CLOEXEC));
 }
 
 /**
@@ -18,15 +18,15 @@ export function withNetns<T>(path: string, fn: () => T): T {
   let home = -1;
   try {
     home = openNetns("/proc/thread-self/ns/net");
-    check("setns", () => libc.setns(target, CLONE_NEWNET));
+    check("setns", () => libc().setns(target, CLONE_NEWNET));
     try {
       return fn();
     } finally {
       // Failing to return would leave the rest of the process in the pod's namespace.
-      check("setns (return to the original netns)", () => libc.setns(home, CLONE_NEWNET));
+      check("setns (return to the original netns)", () => libc().setns(home, CLONE_NEWNET));
     }
   } finally {
-    libc.close(target);
-    if (home >= 0) libc.close(home);
+    libc().close(target);
+    if (home >= 0) libc().close(home);
   }
 }

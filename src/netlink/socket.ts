@@ -40,7 +40,7 @@ let nextSeq = (Date.now() & 0xffff) << 8;
 
 function setIntOption(fd: number, level: number, name: number, value: number): void {
   const v = new Int32Array([value]);
-  check("setsockopt", () => libc.setsockopt(fd, level, name, v, 4));
+  check("setsockopt", () => libc().setsockopt(fd, level, name, v, 4));
 }
 
 export class NetlinkSocket {
@@ -52,7 +52,7 @@ export class NetlinkSocket {
    */
   static open(netnsPath?: string, groups: readonly number[] = []): NetlinkSocket {
     const create = () => {
-      const fd = check("socket(AF_NETLINK)", () => libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+      const fd = check("socket(AF_NETLINK)", () => libc().socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
       try {
         setIntOption(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
         setIntOption(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1);
@@ -64,11 +64,11 @@ export class NetlinkSocket {
         }
         const sa = new Uint8Array(12);
         new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
-        check("bind(AF_NETLINK)", () => libc.bind(fd, sa, 12));
+        check("bind(AF_NETLINK)", () => libc().bind(fd, sa, 12));
         for (const g of groups) setIntOption(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, g);
         return new NetlinkSocket(fd);
       } catch (e) {
-        libc.close(fd);
+        libc().close(fd);
         throw e;
       }
     };
@@ -76,7 +76,7 @@ export class NetlinkSocket {
   }
 
   close(): void {
-    if (this.fd >= 0) libc.close(this.fd);
+    if (this.fd >= 0) libc().close(this.fd);
     this.fd = -1;
   }
 
@@ -122,7 +122,7 @@ export class NetlinkSocket {
    */
   waitMessages(timeoutMs: number): boolean {
     const pfd = new Int32Array([this.fd, 1 /* POLLIN */]);
-    const n = check("poll", () => libc.poll(pfd, 1, Math.max(0, Math.ceil(timeoutMs))));
+    const n = check("poll", () => libc().poll(pfd, 1, Math.max(0, Math.ceil(timeoutMs))));
     if (n === 0) return false;
     codec.reset();
     this.receive();
@@ -135,7 +135,7 @@ export class NetlinkSocket {
     const buf = codec.requestView(len);
     const sa = new Uint8Array(12);
     new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
-    const sent = check("sendto(netlink)", () => libc.sendto(this.fd, buf, len, 0, sa, 12));
+    const sent = check("sendto(netlink)", () => libc().sendto(this.fd, buf, len, 0, sa, 12));
     if (sent !== len) throw new SyscallError("sendto(netlink): short write", 0);
     return seq;
   }
@@ -144,7 +144,7 @@ export class NetlinkSocket {
   private receive(): number {
     for (;;) {
       const view = codec.recvView();
-      const n = Number(libc.recvfrom(this.fd, view, view.length, 0, null, null));
+      const n = Number(libc().recvfrom(this.fd, view, view.length, 0, null, null));
       if (n < 0) {
         const e = errno();
         if (e === 4 /* EINTR */) continue;

@@ -1,19 +1,34 @@
-// Plugin wiring: importing this module registers every nexthop plugin in this build.
+// Plugin wiring: importing this module registers every nexthop plugin in this build, as a
+// stand-in that loads the plugin's module on its first command. A CNI command runs one plugin
+// (and maybe static in-process), so VERSION and the protocol errors never pay for evaluating
+// config schemas they do not use; the bundler keeps each `require`d module unevaluated until
+// then.
 //
-// Each src/plugins/<name>.ts registers itself when imported:
-//     import { registerPlugin } from "../cni/delegate";
-//     registerPlugin({ name: "static", supportedVersions: ALL_VERSIONS, add, del, check, status });
-// The registry lives in src/cni/delegate.ts (not here) so that a plugin module importing it does
-// not form an import cycle with this file. main.ts dispatches on the registered names (a name in
-// PLUGIN_NAMES without a module answers VERSION and protocol errors, and code 50 otherwise), and
-// a plugin delegating to another registered one (macvlan → static) runs it in-process.
-//
-// One side-effect import per plugin module: add vrf here when src/plugins/vrf.ts lands.
-import "./static.ts";
-import "./macvlan.ts";
-import "./ipvlan.ts";
-
-export { ownPlugin, registerPlugin, registeredPlugins } from "../cni/delegate.ts";
+// The registry lives in src/cni/delegate.ts so delegation (macvlan -> static) finds the same
+// stand-ins. Add vrf here when src/plugins/vrf.ts lands.
+import { registerPlugin } from "../cni/delegate.ts";
+import type { CmdArgs, Plugin } from "../cni/types.ts";
+import { ALL_VERSIONS } from "../cni/version.ts";
 
 /** The names nexthop installs and answers to (argv[0] of the multi-call binary). */
 export const PLUGIN_NAMES = ["static", "macvlan", "ipvlan", "vrf"] as const;
+
+function lazyPlugin(name: string, supportedVersions: readonly string[], load: () => Plugin): Plugin {
+  let plugin: Plugin | undefined;
+  const get = () => (plugin ??= load());
+  return {
+    name,
+    supportedVersions,
+    add: (args: CmdArgs) => get().add(args),
+    del: (args: CmdArgs) => get().del(args),
+    check: (args: CmdArgs) => get().check(args),
+    status: (args: CmdArgs) => get().status?.(args),
+    gc: (args: CmdArgs) => get().gc?.(args),
+  };
+}
+
+registerPlugin(lazyPlugin("static", ALL_VERSIONS, () => require("./static.ts").default));
+registerPlugin(lazyPlugin("macvlan", ALL_VERSIONS, () => require("./macvlan.ts").default));
+registerPlugin(lazyPlugin("ipvlan", ALL_VERSIONS, () => require("./ipvlan.ts").default));
+
+export { ownPlugin, registerPlugin, registeredPlugins } from "../cni/delegate.ts";

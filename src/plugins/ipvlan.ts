@@ -1,7 +1,6 @@
 // ipvlan: upstream's config and results (including chaining on a prevResult); routes sharing a
 // key become one multipath route.
-import { z } from "zod";
-import { registerPlugin } from "../cni/delegate";
+import { z } from "../cni/zod";
 import { CniError, ErrCode } from "../cni/errors";
 import { canonicalKeys } from "../cni/json";
 import { dnsSchema, ecmpSchema, parseConfig } from "../cni/schema";
@@ -22,13 +21,14 @@ const schema = z.looseObject({
   ecmp: ecmpSchema,
 });
 
-function load(args: CmdArgs): AttachConf {
+function load(args: CmdArgs, forCheck: boolean): AttachConf {
   const c = parseConfig(schema, canonicalKeys(args.config, ["master", "mode", "mtu", "linkInContainer", "ipam", "dns", "ecmp"]));
   const mode = modes[c.mode ?? ""];
   if (mode === undefined) throw new CniError(ErrCode.InvalidNetworkConfig, `unknown ipvlan mode: "${c.mode}"`);
   const prevResult = parsePrevResult(args.config);
   let master = c.master || undefined;
-  if (!master && prevResult) {
+  // CHECK's prevResult is ipvlan's own result: upstream derives no master there.
+  if (!master && prevResult && !forCheck) {
     // Chained: the master is the one interface the previous plugin made.
     const named = prevResult.interfaces?.filter((i) => i.name) ?? [];
     if (named.length !== 1) throw new CniError(ErrCode.Internal, "chained master failure. PrevResult lacks a single named interface");
@@ -40,6 +40,7 @@ function load(args: CmdArgs): AttachConf {
   return {
     kind: "ipvlan", master, mode, mtu: c.mtu ?? 0, linkInContainer: c.linkInContainer ?? false,
     ipamType: c.ipam?.type ?? "", dns: c.dns, ecmp: c.ecmp ?? "merge", prevResult,
+    noMasterCheck: forCheck && !master,
   };
 }
 
@@ -53,5 +54,4 @@ const plugin = interfacePlugin({
   wrongMode: (current, expected) => `Container IPVlan mode ${current} does not match expected value: ${expected}`,
 });
 
-registerPlugin(plugin);
 export default plugin;

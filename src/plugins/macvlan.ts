@@ -1,6 +1,5 @@
 // macvlan: upstream's config and results; routes sharing a key become one multipath route.
-import { z } from "zod";
-import { registerPlugin } from "../cni/delegate";
+import { z } from "../cni/zod";
 import { CniError, ErrCode } from "../cni/errors";
 import { loadArgs } from "../cni/args";
 import { canonicalKeys } from "../cni/json";
@@ -61,5 +60,4 @@ const plugin = interfacePlugin({
   wrongMode: (current, expected) => `container macvlan mode ${current} does not match expected value: ${expected}`,
 });
 
-registerPlugin(plugin);
 export default plugin;

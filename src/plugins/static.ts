@@ -1,7 +1,6 @@
 // static IPAM plugin: the protocol face of src/ipam/static.ts. Like upstream it supports every
 // spec version; STATUS and GC succeed without output, as upstream's skel does for a plugin that
 // registers neither (static allocates nothing, so there is nothing to report or collect).
-import { registerPlugin } from "../cni/delegate";
 import type { Plugin } from "../cni/types";
 import { ALL_VERSIONS } from "../cni/version";
 import { staticAdd, staticCheck, staticDel } from "../ipam/static";
@@ -16,5 +15,4 @@ const staticIpam: Plugin = {
   gc: () => {},
 };
 
-registerPlugin(staticIpam);
 export default staticIpam;

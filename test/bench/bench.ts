@@ -333,10 +333,10 @@ function rawDump(fd: number, buf: Uint8Array, dv: DataView, seq: number): { msgs
   req[16] = AF_INET;
   const sa = new Uint8Array(12);
   new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
-  check("sendto", () => libc.sendto(fd, req, 28, 0, sa, 12));
+  check("sendto", () => libc().sendto(fd, req, 28, 0, sa, 12));
   let msgs = 0, bytes = 0, recvs = 0;
   for (;;) {
-    const got = Number(libc.recvfrom(fd, buf, buf.length, 0, null, null));
+    const got = Number(libc().recvfrom(fd, buf, buf.length, 0, null, null));
     if (got < 0) {
       const e = errno();
       if (e === 4) continue;
@@ -358,15 +358,15 @@ function rawDump(fd: number, buf: Uint8Array, dv: DataView, seq: number): { msgs
 
 function rawSocket(path: string): number {
   return withNetns(path, () => {
-    const fd = check("socket", () => libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    const opt = (level: number, name: number, v: number) => check("setsockopt", () => libc.setsockopt(fd, level, name, new Int32Array([v]), 4));
+    const fd = check("socket", () => libc().socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+    const opt = (level: number, name: number, v: number) => check("setsockopt", () => libc().setsockopt(fd, level, name, new Int32Array([v]), 4));
     // The same options NetlinkSocket.open sets, so both receive the same datagrams.
     opt(SOL_NETLINK, NETLINK_EXT_ACK, 1);
     opt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1);
     opt(SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20);
     const sa = new Uint8Array(12);
     new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
-    check("bind", () => libc.bind(fd, sa, 12));
+    check("bind", () => libc().bind(fd, sa, 12));
     return fd;
   });
 }
@@ -395,7 +395,7 @@ async function benchDump(): Promise<void> {
         rawInfo = rawDump(fd, buf, dv, seq++);
         return performance.now() - t;
       } finally {
-        libc.close(fd);
+        libc().close(fd);
       }
     };
     const runCodec = () => {

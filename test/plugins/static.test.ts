@@ -9,6 +9,7 @@ import { runPlugin } from "../../src/cni/skel";
 import { ownPlugin } from "../../src/cni/delegate";
 import { ALL_VERSIONS } from "../../src/cni/version";
 import type { CmdArgs, Result } from "../../src/cni/types";
+import "../../src/plugins/index";
 import staticIpam from "../../src/plugins/static";
 
 // ── Driver helpers ──────────────────────────────────────────────────────────────────────────
@@ -324,8 +325,8 @@ function addInProcess(config: Record<string, unknown>, cniArgs = ""): Result {
 }
 
 describe("protocol", () => {
-  test("the plugin registers itself as static, for every version", () => {
-    expect(ownPlugin("static")).toBe(staticIpam);
+  test("the plugin is registered as static, for every version", () => {
+    expect(ownPlugin("static")?.supportedVersions).toEqual(["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]);
     expect(staticIpam.supportedVersions).toEqual(["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]);
   });
 
