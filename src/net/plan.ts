@@ -49,6 +49,8 @@ export function defaultGateways(result: Result, ifname: string): { v4?: string; 
 
 interface Planned {
   key: RouteKey;
+  /** Where the gateway came from, for messages: "routes[1].gw" or "routes[1].gws[0]". */
+  field: string;
   gateway?: string;
   weight: number;
   explicit: boolean;
@@ -56,33 +58,39 @@ interface Planned {
   index: number;
 }
 
-function planOne(route: Route, index: number, gws: { v4?: string; v6?: string }): Planned {
+/** One planned nexthop per gateway of the route: `gw` merged into `gws` without duplicates. */
+function planOne(route: Route, index: number, gws: { v4?: string; v6?: string }): Planned[] {
   const at = `routes[${index}]`;
   const dst = parseCIDR(route.dst);
   if (!dst) throw invalid(`${at}.dst: invalid CIDR "${route.dst}"`);
   const v6 = dst.ip.family === 6;
-  let gateway = route.gw ?? (v6 ? gws.v6 : gws.v4);
-  if (gateway !== undefined) {
-    const gw = parseIP(gateway);
-    if (!gw) throw invalid(`${at}.gw: invalid IP address "${gateway}"`);
-    if ((gw.family === 6) !== v6) {
-      throw invalid(`${at}.gw: gateway "${gateway}" is IPv${gw.family} but dst "${route.dst}" is ${v6 ? "IPv6" : "IPv4"}`);
-    }
-    gateway = formatIP(gw);
-  }
   checkInt(`${at}.priority`, route.priority, 0, U32_MAX);
   checkInt(`${at}.table`, route.table, 0, U32_MAX);
   checkInt(`${at}.scope`, route.scope, 0, 255);
   checkInt(`${at}.mtu`, route.mtu, 0, U32_MAX);
   checkInt(`${at}.advmss`, route.advmss, 0, U32_MAX);
   checkInt(`${at}.weight`, route.weight, 1, 256);
-  return {
-    key: {
-      family: v6 ? AF_INET6 : AF_INET, table: route.table || RT_TABLE_MAIN, dst: formatCIDR(networkOf(dst)),
-      priority: route.priority ?? 0, tos: 0, scope: route.scope ?? 0,
-    },
-    gateway, weight: route.weight ?? 1, explicit: route.weight !== undefined, route, index,
+  const key: RouteKey = {
+    family: v6 ? AF_INET6 : AF_INET, table: route.table || RT_TABLE_MAIN, dst: formatCIDR(networkOf(dst)),
+    priority: route.priority ?? 0, tos: 0, scope: route.scope ?? 0,
   };
+  // A result read back from a runtime may carry `gws` (cni #1190); static's own results list one
+  // entry per nexthop instead, with an internal weight.
+  const listed = route.gws?.length ? [...new Set([...(route.gw ? [route.gw] : []), ...route.gws])] : [route.gw ?? (v6 ? gws.v6 : gws.v4)];
+  const explicit = route.weight !== undefined || (route.gws?.length ?? 0) > 0;
+  return listed.map((text, n): Planned => {
+    const field = route.gws?.length ? `${at}.gws[${n}]` : `${at}.gw`;
+    let gateway: string | undefined;
+    if (text !== undefined) {
+      const gw = parseIP(text);
+      if (!gw) throw invalid(`${field}: invalid IP address "${text}"`);
+      if ((gw.family === 6) !== v6) {
+        throw invalid(`${field}: gateway "${text}" is IPv${gw.family} but dst "${route.dst}" is ${v6 ? "IPv6" : "IPv4"}`);
+      }
+      gateway = formatIP(gw);
+    }
+    return { key, gateway, weight: route.weight ?? 1, explicit, route, index, field };
+  });
 }
 
 function sameKeyPlanned(a: RouteKey, b: RouteKey): boolean {
@@ -97,24 +105,24 @@ function sameKeyPlanned(a: RouteKey, b: RouteKey): boolean {
  */
 export function planRoutes(result: Result, ifname: string, ifindex: number, ecmp: Ecmp): RouteWrite[] {
   const gws = defaultGateways(result, ifname);
-  const planned = (result.routes ?? []).map((r, i) => planOne(r, i, gws));
   const writes: RouteWrite[] = [];
-  for (const p of planned) {
+  for (const p of (result.routes ?? []).flatMap((r, i) => planOne(r, i, gws))) {
     const nexthop = { gateway: p.gateway, ifindex, weight: p.weight };
+    // In upstream mode only explicit (gws) routes are joins, so they group only with each other.
     const grouped = ecmp === "merge" || p.explicit;
-    const into = grouped ? writes.find((w) => w.how === "join" && sameKeyPlanned(w.set.key, p.key) && (ecmp === "merge" || w.routes.every((i) => planned[i].explicit))) : undefined;
+    const into = grouped ? writes.find((w) => w.how === "join" && sameKeyPlanned(w.set.key, p.key)) : undefined;
     if (!into) {
       writes.push({ how: grouped ? "join" : "prepend", set: { key: p.key, nexthops: [nexthop], mtu: p.route.mtu, advmss: p.route.advmss }, routes: [p.index] });
       continue;
     }
     if (into.set.nexthops.some((nh) => (nh.gateway ?? "") === (p.gateway ?? ""))) {
-      throw invalid(`routes[${p.index}].gw: duplicate gateway "${p.gateway ?? "(none)"}" for dst "${p.key.dst}"`);
+      throw invalid(`${p.field}: duplicate gateway "${p.gateway ?? "(none)"}" for dst "${p.key.dst}"`);
     }
     if (p.key.family === AF_INET6 && (!p.gateway || into.set.nexthops.some((nh) => !nh.gateway))) {
       throw invalid(`routes[${p.index}]: an IPv6 multipath route needs a gateway on every nexthop (dst "${p.key.dst}")`);
     }
     into.set.nexthops.push(nexthop);
-    into.routes.push(p.index);
+    if (!into.routes.includes(p.index)) into.routes.push(p.index);
   }
   return writes;
 }

@@ -89,6 +89,18 @@ describe("planRoutes, merge mode", () => {
   });
 });
 
+describe("planRoutes reads gws in results (cni #1190)", () => {
+  test("gw is merged into gws without duplicates; each gateway is a nexthop of one set", () => {
+    const [w] = planRoutes(result([{ dst: "0.0.0.0/0", gw: "198.51.100.1", gws: ["198.51.100.2", "198.51.100.1"] }]), "net1", 7, "upstream");
+    expect(w.how).toBe("join");
+    expect(w.set.nexthops.map((n) => n.gateway)).toEqual(["198.51.100.1", "198.51.100.2"]);
+    expect(w.routes).toEqual([0]);
+  });
+  test("a gws entry of the other family names the entry", () => {
+    expect(planError([{ dst: "::/0", gws: ["2001:db8:a::1", "198.51.100.1"] }])).toBe('routes[0].gws[1]: gateway "198.51.100.1" is IPv4 but dst "::/0" is IPv6');
+  });
+});
+
 describe("planRoutes, upstream mode", () => {
   test("plain routes are prepended one by one; gws groups stay multipath", () => {
     const writes = planRoutes(

@@ -248,6 +248,23 @@ describe("macvlan CHECK and DEL", () => {
     expect(bad.json.msg).toContain("Expected Route 0.0.0.0/0");
   });
 
+  test("CHECK accepts a prevResult that carries the multipath route as gws (cni #1190)", () => {
+    const p = setup();
+    const c = conf(p);
+    const add = cni(p, "ADD", c);
+    expect(add.exitCode).toBe(0);
+    const withGws = { ...add.json, routes: [
+      { dst: "0.0.0.0/0", gws: ["198.51.100.1", "203.0.113.1"] },
+      { dst: "::/0", gw: "2001:db8:a::1", gws: ["2001:db8:a::2"] },
+    ] };
+    const ok = cni(p, "CHECK", { ...c, prevResult: withGws });
+    expect([ok.exitCode, ok.stdout]).toEqual([0, ""]);
+    const missing = { ...withGws, routes: [{ dst: "0.0.0.0/0", gws: ["198.51.100.1"] }, withGws.routes[1]] };
+    expect(cni(p, "CHECK", { ...c, prevResult: missing }).json.msg).toBe(
+      "Expected Route 0.0.0.0/0 (table 254) via [198.51.100.1] dev net1, kernel has [198.51.100.1, 203.0.113.1]",
+    );
+  });
+
   test("CHECK fails like upstream on a different MAC, a missing master and an MTU above the master's", () => {
     const p = setup();
     const c = conf(p);
