@@ -3,8 +3,8 @@
 import { z } from "./zod";
 import { CniError, ErrCode } from "./errors";
 
-export function parseConfig<T extends z.ZodType>(schema: T, value: unknown, prefix = "failed to load netconf"): z.infer<T> {
-  const r = schema.safeParse(value, { reportInput: true });
+export function parseConfig<T extends z.ZodMiniType>(schema: T, value: unknown, prefix = "failed to load netconf"): z.infer<T> {
+  const r = z.safeParse(schema, value, { reportInput: true });
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const field = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "");
@@ -13,11 +13,11 @@ export function parseConfig<T extends z.ZodType>(schema: T, value: unknown, pref
 }
 
 export const dnsSchema = z.looseObject({
-  nameservers: z.array(z.string()).optional(),
-  domain: z.string().optional(),
-  search: z.array(z.string()).optional(),
-  options: z.array(z.string()).optional(),
+  nameservers: z.optional(z.array(z.string())),
+  domain: z.optional(z.string()),
+  search: z.optional(z.array(z.string())),
+  options: z.optional(z.array(z.string())),
 });
 
 /** The netconf key that picks the same-destination route behaviour (see src/net/plan.ts). */
-export const ecmpSchema = z.enum(["merge", "upstream"]).optional();
+export const ecmpSchema = z.optional(z.enum(["merge", "upstream"]));

@@ -90,56 +90,55 @@ export interface StaticIPAMConfig {
 // ── Schemas: Go's decoding rules (null leaves the zero value, keys are case-insensitive) ──────
 
 /** A Go struct: keys bound case-insensitively, unknown keys ignored, null means "not set". */
-function goStruct<T extends z.ZodRawShape>(shape: T) {
+function goStruct<T extends z.core.$ZodLooseShape>(shape: T) {
   const names = Object.keys(shape);
-  return z.preprocess((v) => (isObject(v) ? canonicalKeys(v, names) : v), z.object(shape).nullish());
+  // zod's preprocess: a transform piped into the schema.
+  return z.pipe(
+    z.transform((v: unknown) => (isObject(v) ? canonicalKeys(v, names) : v)),
+    z.nullish(z.object(shape)),
+  );
 }
 
-const goString = z
-  .string()
-  .nullish()
-  .transform((v) => v ?? "");
+/** An issue raised from inside a transform (zod/mini's transform context has no addIssue). */
+function addIssue(ctx: z.core.ParsePayload, message: string, input: unknown): typeof z.NEVER {
+  ctx.issues.push({ code: "custom", message, input });
+  return z.NEVER;
+}
 
-const goStringList = z
-  .array(z.string().nullable().transform((v) => v ?? ""))
-  .nullish()
-  .transform((v) => v ?? []);
+const goString = z.pipe(
+  z.nullish(z.string()),
+  z.transform((v: string | null | undefined) => v ?? ""),
+);
 
-const goInt = z.number().int().nullish();
+const goStringList = z.pipe(
+  z.nullish(z.array(z.pipe(z.nullable(z.string()), z.transform((v: string | null) => v ?? "")))),
+  z.transform((v: string[] | null | undefined) => v ?? []),
+);
+
+const goInt = z.nullish(z.number().check(z.int()));
 
 /** net.IP: "" or null is no address; anything else must parse (Go: `invalid IP address: X`). */
-const goIP = z
-  .string()
-  .nullish()
-  .transform((s, ctx): IPAddr | undefined => {
+const goIP = z.pipe(
+  z.nullish(z.string()),
+  z.transform((s: string | null | undefined, ctx): IPAddr | undefined => {
     if (!s) return undefined;
-    const ip = parseIP(s);
-    if (!ip) {
-      ctx.addIssue({ code: "custom", message: `invalid IP address: ${s}`, input: s });
-      return z.NEVER;
-    }
-    return ip;
-  });
+    return parseIP(s) ?? addIssue(ctx, `invalid IP address: ${s}`, s);
+  }),
+);
 
 /** types.IPNet: must parse when present, null included (Go: `invalid CIDR address: X`). */
-const goCIDR = z
-  .string()
-  .nullable()
-  .optional()
-  .transform((s, ctx): CIDR | undefined => {
+const goCIDR = z.pipe(
+  z.optional(z.nullable(z.string())),
+  z.transform((s: string | null | undefined, ctx): CIDR | undefined => {
     if (s === undefined) return undefined;
-    const c = parseCIDR(s ?? "");
-    if (!c) {
-      ctx.addIssue({ code: "custom", message: `invalid CIDR address: ${s ?? ""}`, input: s });
-      return z.NEVER;
-    }
-    return c;
-  });
+    return parseCIDR(s ?? "") ?? addIssue(ctx, `invalid CIDR address: ${s ?? ""}`, s);
+  }),
+);
 
 const routeSchema = goStruct({
   dst: goCIDR,
   gw: goIP,
-  gws: z.unknown().optional(),
+  gws: z.optional(z.unknown()),
   mtu: goInt,
   advmss: goInt,
   priority: goInt,
@@ -164,8 +163,8 @@ const netSchema = goStruct({
   ipam: goStruct({
     type: goString,
     // A null entry would be a nil *Route in Go, printed as null; refuse it instead.
-    routes: z.array(routeSchema.refine((r) => r != null, { message: "expected an object, got null" })).nullish(),
-    addresses: z.array(addressSchema).nullish(),
+    routes: z.nullish(z.array(routeSchema.check(z.refine((r) => r != null, { message: "expected an object, got null" })))),
+    addresses: z.nullish(z.array(addressSchema)),
     dns: dnsSchema,
   }),
   runtimeConfig: ipsHolder,
@@ -173,27 +172,27 @@ const netSchema = goStruct({
 });
 
 // Extension keys: strict, every mistake is a code 7 error.
-const weightSchema = z
-  .unknown()
-  .refine((w) => typeof w === "number" && Number.isInteger(w) && w >= 1 && w <= 256, {
-    error: (iss) => `expected an integer from 1 to 256, got ${show(iss.input)}`,
-  })
-  .transform((w) => w as number);
+const weightSchema = z.pipe(
+  z.unknown().check(
+    z.refine((w) => typeof w === "number" && Number.isInteger(w) && w >= 1 && w <= 256, {
+      error: (iss) => `expected an integer from 1 to 256, got ${show(iss.input)}`,
+    }),
+  ),
+  z.transform((w) => w as number),
+);
 
-const gwsSchema = z
-  .array(
-    z.union(
-      [
-        z.string(),
-        z.strictObject({
-          gw: z.string(),
-          weight: weightSchema.optional(),
-        }),
-      ],
-      { error: (iss) => `expected an IP address or {"gw": <ip>, "weight": <1..256>}, got ${show(iss.input)}` },
-    ),
-  )
-  .min(1, { error: "expected at least one gateway, got []" });
+const gwsSchema = z.array(
+  z.union(
+    [
+      z.string(),
+      z.strictObject({
+        gw: z.string(),
+        weight: z.optional(weightSchema),
+      }),
+    ],
+    { error: (iss) => `expected an IP address or {"gw": <ip>, "weight": <1..256>}, got ${show(iss.input)}` },
+  ),
+).check(z.minLength(1, { error: "expected at least one gateway, got []" }));
 
 // ── Error helpers ─────────────────────────────────────────────────────────────────────────────
 
@@ -236,7 +235,7 @@ function describeIssue(issue: z.core.$ZodIssue, base: readonly PropertyKey[]): s
   }
 }
 
-function schemaError(code: number, error: z.ZodError, base: readonly PropertyKey[] = []): CniError {
+function schemaError(code: number, error: z.core.$ZodError, base: readonly PropertyKey[] = []): CniError {
   return new CniError(code, describeIssue(error.issues[0], base));
 }
 
@@ -265,7 +264,7 @@ const familyName = (ip: IPAddr) => `IPv${ip.family}`;
 
 /** Expands `gws` (and `gw`) into the nexthop list, or throws code 7 naming the bad entry. */
 function loadNexthops(raw: unknown, dst: CIDR, gw: IPAddr | undefined, at: readonly PropertyKey[]): StaticNexthop[] {
-  const parsed = gwsSchema.safeParse(raw, { reportInput: true });
+  const parsed = z.safeParse(gwsSchema, raw, { reportInput: true });
   if (!parsed.success) throw schemaError(ErrCode.InvalidNetworkConfig, parsed.error, [...at, "gws"]);
   const hops: StaticNexthop[] = [];
   parsed.data.forEach((entry, i) => {
@@ -313,7 +312,7 @@ interface PendingAddress {
  * upstream's LoadIPAMConfig: same sources, same precedence, same errors (see the top comment).
  */
 export function loadStaticConfig(config: Record<string, unknown>, envArgs: string): StaticIPAMConfig {
-  const parsed = netSchema.safeParse(config, { reportInput: true });
+  const parsed = z.safeParse(netSchema, config, { reportInput: true });
   if (!parsed.success) throw schemaError(ErrCode.Internal, parsed.error);
   const n = parsed.data!;
   if (!n.ipam) throw plainError("IPAM config missing 'ipam' key");

@@ -12,12 +12,12 @@ import { interfacePlugin, type AttachConf } from "../net/attach";
 const modes: Record<string, number> = { "": IPVLAN_MODE_L2, l2: IPVLAN_MODE_L2, l3: IPVLAN_MODE_L3, l3s: IPVLAN_MODE_L3S };
 
 const schema = z.looseObject({
-  master: z.string().optional(),
-  mode: z.string().optional(),
-  mtu: z.number().int().min(0).optional(),
-  linkInContainer: z.boolean().optional(),
-  ipam: z.looseObject({ type: z.string().optional() }).optional(),
-  dns: dnsSchema.optional(),
+  master: z.optional(z.string()),
+  mode: z.optional(z.string()),
+  mtu: z.optional(z.number().check(z.int(), z.minimum(0))),
+  linkInContainer: z.optional(z.boolean()),
+  ipam: z.optional(z.looseObject({ type: z.optional(z.string()) })),
+  dns: z.optional(dnsSchema),
   ecmp: ecmpSchema,
 });
 

@@ -18,15 +18,15 @@ const modes: Record<string, number> = {
 };
 
 const schema = z.looseObject({
-  master: z.string().optional(),
-  mode: z.string().optional(),
-  mtu: z.number().int().min(0).optional(),
-  mac: z.string().optional(),
-  linkInContainer: z.boolean().optional(),
-  ipam: z.looseObject({ type: z.string().optional() }).optional(),
-  dns: dnsSchema.optional(),
+  master: z.optional(z.string()),
+  mode: z.optional(z.string()),
+  mtu: z.optional(z.number().check(z.int(), z.minimum(0))),
+  mac: z.optional(z.string()),
+  linkInContainer: z.optional(z.boolean()),
+  ipam: z.optional(z.looseObject({ type: z.optional(z.string()) })),
+  dns: z.optional(dnsSchema),
   ecmp: ecmpSchema,
-  runtimeConfig: z.looseObject({ mac: z.string().optional() }).optional(),
+  runtimeConfig: z.optional(z.looseObject({ mac: z.optional(z.string()) })),
 });
 
 function macFrom(s: string): Uint8Array {
