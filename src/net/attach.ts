@@ -120,14 +120,16 @@ function createPodLink(conf: AttachConf, args: CmdArgs, pod: NetlinkSocket, podF
 export function attachAdd(conf: AttachConf, args: CmdArgs): Result {
   const podFd = openPodNetns(args.netns);
   const log = new UndoLog();
-  const pod = NetlinkSocket.open(args.netns);
+  let opened: NetlinkSocket | undefined;
   try {
+    const pod = (opened = NetlinkSocket.open(args.netns));
     const link = createPodLink(conf, args, pod, podFd, log);
     const iface: Interface = { name: args.ifname, mac: link.mac, sandbox: args.netns };
     let result: Result = { cniVersion: "1.1.0", interfaces: [iface] };
     if (conf.ipamType) {
-      const ipam = delegateAdd(conf.ipamType, args);
+      // Recorded first: the spec wants DEL on the delegate also when its own ADD failed.
       log.push(`IPAM ADD (${conf.ipamType})`, () => delegateDel(conf.ipamType, args));
+      const ipam = delegateAdd(conf.ipamType, args);
       if (!ipam.ips?.length) throw new CniError(ErrCode.Internal, "IPAM plugin returned missing IP config");
       result = { ...result, ips: ipam.ips.map((ip) => ({ ...ip, interface: 0 })), routes: ipam.routes ?? [] };
     } else if (conf.prevResult?.ips?.length) {
@@ -158,7 +160,7 @@ export function attachAdd(conf: AttachConf, args: CmdArgs): Result {
     if (failures.length === 0) throw err;
     throw new CniError(err.code, err.message, [err.details, `rollback incomplete: ${failures.join("; ")}`].filter(Boolean).join("; "));
   } finally {
-    pod.close();
+    opened?.close();
     libc().close(podFd);
   }
 }

@@ -1,6 +1,9 @@
 // macvlan + static on this machine's kernel (macvlan over a veth parent), through dist/nexthop.
 // Kernel state is read with `ip -j` and compared as structures.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createNetns, ipJson, sh, type Netns } from "../lib/netns";
 import { pluginDir, runCni } from "../lib/cni";
 
@@ -206,6 +209,39 @@ describe("macvlan ADD is all-or-nothing", () => {
     expect(r.json.code).toBe(code);
     expect(r.json.msg).toContain(text);
     expect(links(p)).toEqual(["lo"]);
+  });
+
+  test("IPAM DEL runs when IPAM ADD fails and when a later step fails; its error code passes through", () => {
+    const p = setup({ eth0: true });
+    const dir = mkdtempSync(join(tmpdir(), "nh-fake-ipam-"));
+    try {
+      const calls = join(dir, "calls");
+      // An exec'd IPAM (not one of nexthop's): logs every command; fails ADD when asked to; its
+      // route has an unreachable gateway, so the route step fails after IPAM ADD succeeded.
+      writeFileSync(join(dir, "nh-fake-ipam"), `#!/bin/sh
+echo "$CNI_COMMAND" >> ${calls}
+cat > /dev/null
+if [ "$CNI_COMMAND" = ADD ]; then
+  if [ -n "$NH_FAKE_FAIL" ]; then echo '{"code":11,"msg":"pool exhausted"}'; exit 1; fi
+  echo '{"cniVersion":"1.0.0","ips":[{"address":"198.51.100.10/24"}],"routes":[{"dst":"10.9.0.0/16","gw":"192.168.77.1"}]}'
+fi
+`, { mode: 0o755 });
+      const c = { ...conf(p), ipam: { type: "nh-fake-ipam" } };
+      const run = (env: Record<string, string>) =>
+        runCni({ dir: bin.dir, cniPath: `${bin.dir}:${dir}`, plugin: "macvlan", command: "ADD", config: c, netns: p.pod.path, extraEnv: env });
+      const failed = run({ NH_FAKE_FAIL: "1" });
+      expect(failed.json).toEqual({ code: 11, msg: "pool exhausted" });
+      expect(readFileSync(calls, "utf8").split("\n").filter(Boolean)).toEqual(["ADD", "DEL"]);
+      expect(links(p)).toEqual(["eth0", "lo"]);
+      rmSync(calls);
+      const routeFails = run({});
+      expect(routeFails.json.msg).toStartWith("failed to add route '10.9.0.0/16 via 192.168.77.1 dev net1");
+      expect(readFileSync(calls, "utf8").split("\n").filter(Boolean)).toEqual(["ADD", "DEL"]);
+      expect(links(p)).toEqual(["eth0", "lo"]);
+      expect(defaults(p, "-4")).toEqual([{ gateway: "192.0.2.1", dev: "eth0" }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("unknown mode", () => {
