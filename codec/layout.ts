@@ -36,7 +36,10 @@ export const RT_NH_START = 84; // u32 index of the first nexthop row (RTA_MULTIP
 export const RT_NH_COUNT = 88; // u32 number of nexthop rows
 export const RT_PREFSRC = 92; // 16 bytes RTA_PREFSRC
 export const RT_CACHEINFO = 108; // 32 bytes struct rta_cacheinfo (kernel dumps of IPv6 routes)
-export const ROUTE_ROW = 140;
+export const RT_METRICS_LEN = 140; // u16: bytes of RTA_METRICS payload kept in RT_METRICS_RAW (0: build from MTU/ADVMSS)
+export const RT_METRICS_RAW = 144; // RT_METRICS_CAP bytes: the RTA_METRICS payload, re-emitted verbatim
+export const RT_METRICS_CAP = 64;
+export const ROUTE_ROW = 208;
 
 export const RT_HAS_TABLE = 1;
 export const RT_HAS_DST = 2;
@@ -49,6 +52,9 @@ export const RT_HAS_PREF = 128;
 export const RT_HAS_METRICS = 256; // RT_MTU / RT_ADVMSS (0 = not set)
 export const RT_HAS_PREFSRC = 512;
 export const RT_HAS_CACHEINFO = 1024;
+// The message carried an attribute this row cannot hold (e.g. RTA_NH_ID, RTA_ENCAP, RTA_FLOW,
+// metrics over RT_METRICS_CAP): re-emitting the row would lose it.
+export const RT_HAS_FOREIGN = 2048;
 
 // ---- nexthop row: struct rtnexthop + nested RTA_GATEWAY / RTA_VIA ----
 export const NH_FLAGS = 0; // u8 rtnh_flags

@@ -14,7 +14,8 @@ import {
   RT_CACHEINFO, RT_HAS_TABLE, RT_HAS_DST, RT_HAS_PRIORITY, RT_HAS_OIF, RT_HAS_GATEWAY, RT_HAS_VIA,
   RT_HAS_MULTIPATH, RT_HAS_PREF, RT_HAS_METRICS, RT_HAS_PREFSRC, RT_HAS_CACHEINFO, NH_FLAGS,
   NH_HOPS, NH_GW_FAMILY, NH_IS_VIA, NH_IFINDEX, NH_GATEWAY, ST_ROUTE_BASE,
-  ST_NH_BASE, ST_NH_COUNT, STATUS_MALFORMED, STATUS_NO_MEMORY,
+  ST_NH_BASE, ST_NH_COUNT, STATUS_MALFORMED, STATUS_NO_MEMORY, RT_METRICS_LEN, RT_METRICS_RAW,
+  RT_METRICS_CAP, RT_HAS_FOREIGN,
 } from "./layout";
 import {
   NLMSG_HDRLEN, RTMSG_LEN, AF_INET, AF_INET6, RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY,
@@ -50,6 +51,8 @@ function readVia(d: usize, dl: usize, famSlot: usize, addrSlot: usize): bool {
 
 // Parses RTA_MULTIPATH into nexthop rows after the committed ones; returns how many, or -1.
 let nhError: i32 = 0;
+// Set by parseMultipath when a nexthop carried an attribute a nexthop row cannot hold.
+let nhForeign = false;
 function parseMultipath(d: usize, dl: usize, family: u32): i32 {
   const end = d + dl;
   const alen = addrLen(family);
@@ -85,6 +88,8 @@ function parseMultipath(d: usize, dl: usize, family: u32): i32 {
       } else if (t == RTA_VIA) {
         if (!readVia(ad, adl, nh + NH_GW_FAMILY, nh + NH_GATEWAY)) return -1;
         store<u8>(nh + NH_IS_VIA, 1);
+      } else {
+        nhForeign = true;
       }
       a += align4(an);
     }
@@ -94,8 +99,15 @@ function parseMultipath(d: usize, dl: usize, family: u32): i32 {
   return <i32>k;
 }
 
-// RTA_METRICS: nested RTAX_* u32 values; only MTU and ADVMSS are kept.
+// RTA_METRICS: nested RTAX_* u32 values. MTU and ADVMSS are read into their fields; the whole
+// payload is kept as received (when it fits) so that a rewrite of the route keeps every metric.
 function parseMetrics(row: usize, d: usize, dl: usize): bool {
+  if (dl <= <usize>RT_METRICS_CAP) {
+    memory.copy(row + RT_METRICS_RAW, d, dl);
+    store<u16>(row + RT_METRICS_LEN, <u16>dl);
+  } else {
+    setPresent(row, RT_HAS_FOREIGN);
+  }
   const end = d + dl;
   let a = d;
   while (a < end) {
@@ -162,9 +174,13 @@ export function parseRoute(msg: usize, mlen: usize): i32 {
     } else if (inet && t == RTA_MULTIPATH) {
       // a repeated RTA_MULTIPATH replaces the earlier one (last attribute wins, as in nla_parse)
       nhError = STATUS_MALFORMED;
+      nhForeign = false;
       nhUsed = parseMultipath(d, dl, family);
       if (nhUsed < 0) return nhError;
       setPresent(row, RT_HAS_MULTIPATH);
+      if (nhForeign) setPresent(row, RT_HAS_FOREIGN);
+    } else if (t != 0 /* RTA_UNSPEC */) {
+      setPresent(row, RT_HAS_FOREIGN);
     }
     a += align4(n);
   }
@@ -184,6 +200,11 @@ function emitGateway(row: usize, alen: usize, present: u32): void {
 }
 
 function emitMetrics(row: usize): void {
+  const raw = <usize>load<u16>(row + RT_METRICS_LEN);
+  if (raw != 0) {
+    attrBytes(RTA_METRICS, row + RT_METRICS_RAW, raw);
+    return;
+  }
   const at = nestBegin(RTA_METRICS);
   const mtu = load<u32>(row + RT_MTU);
   const advmss = load<u32>(row + RT_ADVMSS);

@@ -7,11 +7,12 @@ import type { CmdArgs, DNS, Interface, Plugin, Result } from "../cni/types";
 import { ALL_VERSIONS, configVersion, convertResult } from "../cni/version";
 import { formatIP, parseCIDR } from "../ipam/ip";
 import { listAddrs } from "../netlink/addr";
-import { AF_UNSPEC, RT_TABLE_MAIN } from "../netlink/constants";
+import { AF_UNSPEC, ENOENT, RT_TABLE_MAIN } from "../netlink/constants";
 import { createLink, deleteLink, linkByIndex, linkByName, renameLink, setLinkUp, type Link } from "../netlink/link";
 import { openNetns, withNetns } from "../netlink/netns";
 import { libc, SyscallError } from "../netlink/libc";
-import { listRoutes, sameKey } from "../netlink/route";
+import { sameKey } from "../netlink/key";
+import { listRoutes } from "../netlink/route";
 import { NetlinkSocket } from "../netlink/socket";
 import { configureInterface } from "./configure";
 import { hasNexthop } from "./nexthops";
@@ -173,7 +174,7 @@ export function attachDel(conf: Pick<AttachConf, "ipamType">, args: CmdArgs): vo
   try {
     pod = NetlinkSocket.open(args.netns);
   } catch (e) {
-    if (e instanceof SyscallError && e.errno === 2 /* ENOENT */) return;
+    if (e instanceof SyscallError && e.errno === ENOENT) return;
     throw new CniError(ErrCode.Internal, `failed to open netns "${args.netns}": ${errorText(e)}`);
   }
   try {

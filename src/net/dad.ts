@@ -26,6 +26,7 @@ export function waitForDad(sock: NetlinkSocket, notify: NetlinkSocket, ifindex: 
   // Like upstream: tentative addresses on a link that is not running are not an error.
   const link = linkByIndex(sock, ifindex);
   if (link && link.flags & IFF_RUNNING) {
-    throw new CniError(ErrCode.Internal, `link ${ifname} still has tentative addresses after ${timeoutMs} ms`);
+    // Upstream prints a Go Duration with %d: nanoseconds, followed by "seconds". Kept verbatim.
+    throw new CniError(ErrCode.Internal, `link ${ifname} still has tentative addresses after ${timeoutMs * 1e6} seconds`);
   }
 }

@@ -21,7 +21,3 @@ export function difference(current: readonly Nexthop[], remove: readonly Nexthop
   return current.filter((nh) => !hasNexthop(remove, nh));
 }
 
-/** Same paths with the same weights, in any order. */
-export function sameSet(a: readonly Nexthop[], b: readonly Nexthop[]): boolean {
-  return a.length === b.length && a.every((x) => b.some((y) => sameNexthop(x, y) && x.weight === y.weight));
-}

@@ -5,7 +5,7 @@ import { CniError, ErrCode } from "../cni/errors";
 import type { Result, Route } from "../cni/types";
 import { AF_INET, AF_INET6, RT_TABLE_MAIN } from "../netlink/constants";
 import { formatCIDR, formatIP, networkOf, parseCIDR, parseIP } from "../ipam/ip";
-import type { RouteKey } from "../netlink/route";
+import { sameKey, type RouteKey } from "../netlink/key";
 import type { NexthopSet } from "./routes";
 
 /**
@@ -72,14 +72,16 @@ function planOne(route: Route, index: number, gws: { v4?: string; v6?: string })
   checkInt(`${at}.weight`, route.weight, 1, 256);
   const key: RouteKey = {
     family: v6 ? AF_INET6 : AF_INET, table: route.table || RT_TABLE_MAIN, dst: formatCIDR(networkOf(dst)),
-    priority: route.priority ?? 0, tos: 0, scope: route.scope ?? 0,
+    // The kernel keeps no scope for IPv6 routes (it reports universe): neither does the key.
+    priority: route.priority ?? 0, tos: 0, scope: v6 ? 0 : (route.scope ?? 0),
   };
   // A result read back from a runtime may carry `gws` (cni #1190); static's own results list one
   // entry per nexthop instead, with an internal weight.
-  const listed = route.gws?.length ? [...new Set([...(route.gw ? [route.gw] : []), ...route.gws])] : [route.gw ?? (v6 ? gws.v6 : gws.v4)];
+  const listed: [string, string | undefined][] = route.gws?.length
+    ? [...(route.gw ? [[`${at}.gw`, route.gw] as [string, string]] : []), ...route.gws.map((g, n): [string, string] => [`${at}.gws[${n}]`, g])]
+    : [[`${at}.gw`, route.gw ?? (v6 ? gws.v6 : gws.v4)]];
   const explicit = route.weight !== undefined || (route.gws?.length ?? 0) > 0;
-  return listed.map((text, n): Planned => {
-    const field = route.gws?.length ? `${at}.gws[${n}]` : `${at}.gw`;
+  const planned = listed.map(([field, text]): Planned => {
     let gateway: string | undefined;
     if (text !== undefined) {
       const gw = parseIP(text);
@@ -91,11 +93,8 @@ function planOne(route: Route, index: number, gws: { v4?: string; v6?: string })
     }
     return { key, gateway, weight: route.weight ?? 1, explicit, route, index, field };
   });
-}
-
-function sameKeyPlanned(a: RouteKey, b: RouteKey): boolean {
-  const metric = (k: RouteKey) => (k.family === AF_INET6 && k.priority === 0 ? 1024 : k.priority);
-  return a.family === b.family && a.table === b.table && a.dst === b.dst && metric(a) === metric(b) && a.tos === b.tos && a.scope === b.scope;
+  // gw merged into gws: one address, however it is written, is one nexthop.
+  return planned.filter((p, i) => planned.findIndex((q) => q.gateway === p.gateway) === i);
 }
 
 /**
@@ -110,7 +109,7 @@ export function planRoutes(result: Result, ifname: string, ifindex: number, ecmp
     const nexthop = { gateway: p.gateway, ifindex, weight: p.weight };
     // In upstream mode only explicit (gws) routes are joins, so they group only with each other.
     const grouped = ecmp === "merge" || p.explicit;
-    const into = grouped ? writes.find((w) => w.how === "join" && sameKeyPlanned(w.set.key, p.key)) : undefined;
+    const into = grouped ? writes.find((w) => w.how === "join" && sameKey(w.set.key, p.key)) : undefined;
     if (!into) {
       writes.push({ how: grouped ? "join" : "prepend", set: { key: p.key, nexthops: [nexthop], mtu: p.route.mtu, advmss: p.route.advmss }, routes: [p.index] });
       continue;

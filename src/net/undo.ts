@@ -31,6 +31,7 @@ export class UndoLog {
     return failures;
   }
 
+  /** Steps recorded so far (a failure before any change leaves it at 0). */
   get size(): number {
     return this.steps.length;
   }

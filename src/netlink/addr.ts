@@ -1,8 +1,7 @@
 // Interface addresses.
 import { codec } from "./codec";
 import {
-  AF_INET, AF_INET6, AF_UNSPEC, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, RTM_DELADDR,
-  RTM_GETADDR, RTM_NEWADDR,
+  AF_INET, AF_INET6, AF_UNSPEC, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, RTM_GETADDR, RTM_NEWADDR,
 } from "./constants";
 import { formatIp, ipBytes } from "./ip";
 import type { NetlinkSocket } from "./socket";
@@ -48,8 +47,3 @@ export function addAddr(sock: NetlinkSocket, index: number, ip: string, prefixle
   );
 }
 
-export function deleteAddr(sock: NetlinkSocket, index: number, ip: string, prefixlen: number): void {
-  const bytes = ipBytes(ip);
-  const family = bytes.length === 4 ? AF_INET : AF_INET6;
-  sock.request((seq) => codec.encodeAddr(RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK, seq, { family, prefixlen, index, local: bytes, address: bytes }));
-}

@@ -70,6 +70,8 @@ export interface RouteSpec {
   /** RTAX_ADVMSS in RTA_METRICS (0 = unset). */
   advmss?: number;
   prefsrc?: Uint8Array;
+  /** RTA_METRICS payload to send verbatim (as a dump gave it); replaces mtu/advmss. */
+  metricsRaw?: Uint8Array;
   /** Sent as RTA_MULTIPATH. */
   nexthops?: NexthopSpec[];
 }
@@ -381,6 +383,12 @@ export class Codec {
       dv.setUint32(s + L.RT_ADVMSS, u(spec.advmss, 32, "route advmss"), true);
       present |= L.RT_HAS_METRICS;
     }
+    if (spec.metricsRaw?.length) {
+      if (spec.metricsRaw.length > L.RT_METRICS_CAP) throw new RangeError(`route metricsRaw: ${spec.metricsRaw.length} bytes, at most ${L.RT_METRICS_CAP}`);
+      this.u8.set(spec.metricsRaw, s + L.RT_METRICS_RAW);
+      dv.setUint16(s + L.RT_METRICS_LEN, spec.metricsRaw.length, true);
+      present |= L.RT_HAS_METRICS;
+    }
     if (spec.prefsrc !== undefined) {
       this.putAddr(s + L.RT_PREFSRC, spec.prefsrc, alen, "route prefsrc");
       present |= L.RT_HAS_PREFSRC;
@@ -616,6 +624,14 @@ export class RouteRows {
   mtu(i: number): number { return this.c.dv.getUint32(this.row(i) + L.RT_MTU, true); }
   /** RTAX_ADVMSS, 0 if unset. */
   advmss(i: number): number { return this.c.dv.getUint32(this.row(i) + L.RT_ADVMSS, true); }
+  /** The RTA_METRICS payload as received, if it was kept (see RT_METRICS_CAP). */
+  metricsRaw(i: number): Uint8Array | undefined {
+    const r = this.row(i);
+    const n = this.c.dv.getUint16(r + L.RT_METRICS_LEN, true);
+    return n ? this.c.u8.slice(r + L.RT_METRICS_RAW, r + L.RT_METRICS_RAW + n) : undefined;
+  }
+  /** The message had attributes the row cannot hold: re-emitting it would lose them. */
+  foreign(i: number): boolean { return (this.present(i) & L.RT_HAS_FOREIGN) !== 0; }
   prefsrc(i: number): Uint8Array | undefined {
     const r = this.row(i);
     if (!(this.c.dv.getUint32(r + L.RT_PRESENT, true) & L.RT_HAS_PREFSRC)) return undefined;

@@ -1,7 +1,7 @@
 // Network devices: lookup, creation of macvlan/ipvlan/vrf, rename, up, master, delete.
 import { codec, type LinkSpec } from "./codec";
 import {
-  AF_UNSPEC, IFF_UP, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, RTM_DELLINK,
+  AF_UNSPEC, ENODEV, IFF_UP, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, RTM_DELLINK,
   RTM_GETLINK, RTM_NEWLINK,
 } from "./constants";
 import { NetlinkError, type NetlinkSocket } from "./socket";
@@ -40,12 +40,6 @@ function linkFromRow(i: number): Link {
   };
 }
 
-export function listLinks(sock: NetlinkSocket): Link[] {
-  sock.dump((seq) => codec.encodeDump(RTM_GETLINK, seq, AF_UNSPEC));
-  const out: Link[] = [];
-  for (let i = 0; i < codec.links.count; i++) out.push(linkFromRow(i));
-  return out;
-}
 
 function getLink(sock: NetlinkSocket, spec: LinkSpec): Link | undefined {
   try {
@@ -53,7 +47,7 @@ function getLink(sock: NetlinkSocket, spec: LinkSpec): Link | undefined {
     codec.reset();
     sock.request((seq) => codec.encodeLink(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, seq, spec));
   } catch (e) {
-    if (e instanceof NetlinkError && e.errno === 19 /* ENODEV */) return undefined;
+    if (e instanceof NetlinkError && e.errno === ENODEV) return undefined;
     throw e;
   }
   return codec.links.count > 0 ? linkFromRow(0) : undefined;
@@ -100,10 +94,6 @@ export function renameLink(sock: NetlinkSocket, index: number, name: string): vo
   setLink(sock, { index, ifname: name });
 }
 
-/** Enslaves `index` to `master` (0 releases it). */
-export function setMaster(sock: NetlinkSocket, index: number, master: number): void {
-  setLink(sock, { index, master });
-}
 
 export function deleteLink(sock: NetlinkSocket, index: number): void {
   sock.request((seq) => codec.encodeLink(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, seq, { index }));

@@ -1,13 +1,15 @@
-// Routes as the kernel holds them: a key (family, table, dst, metric, tos, scope) and a set of
-// nexthops. A single-path route is a set of one; a multipath route lists its nexthops in
-// RTA_MULTIPATH and has no top-level RTA_OIF/RTA_GATEWAY (kernel-behaviour.md §2), so "which
-// interfaces does this route use" is always answered by `nexthops[].ifindex`.
+// Routes as the kernel holds them: a key and a set of nexthops. A single-path route is a set of
+// one; a multipath route lists its nexthops in RTA_MULTIPATH and has no top-level
+// RTA_OIF/RTA_GATEWAY (kernel-behaviour.md §2), so "which interfaces does this route use" is
+// always answered by `nexthops[].ifindex`.
 import { codec, type NexthopSpec, type RouteSpec } from "./codec";
 import {
-  AF_INET6, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, RTM_DELROUTE,
-  RTM_F_CLONED, RTM_GETROUTE, RTM_NEWROUTE, RTN_UNICAST, RTPROT_BOOT, RT_SCOPE_NOWHERE, AF_UNSPEC,
+  AF_INET6, AF_UNSPEC, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE,
+  NLM_F_REQUEST, RTM_DELROUTE, RTM_F_CLONED, RTM_GETROUTE, RTM_NEWROUTE, RTN_UNICAST, RTNH_F_ONLINK,
+  RTPROT_BOOT, RT_SCOPE_NOWHERE,
 } from "./constants";
 import { formatIp, ipBytes } from "./ip";
+import { effectiveMetric, sameKey, type RouteKey } from "./key";
 import type { NetlinkSocket } from "./socket";
 
 export interface Nexthop {
@@ -16,56 +18,40 @@ export interface Nexthop {
   ifindex: number;
   /** 1..256 (kernel rtnh_hops + 1). */
   weight: number;
-  /** RTNH_F_* as reported by the kernel (dead, linkdown, onlink). */
+  /** RTNH_F_* as the kernel reports them (onlink, dead, linkdown). */
   flags?: number;
 }
 
-export interface RouteKey {
-  family: number;
-  table: number;
-  /** Network prefix, host bits cleared, e.g. "0.0.0.0/0". */
-  dst: string;
-  /** The kernel's metric (IPv6 0 is stored as 1024: use `effectiveMetric`). */
-  priority: number;
-  tos: number;
-  scope: number;
-}
-
-export interface KernelRoute extends RouteKey {
-  protocol: number;
-  type: number;
-  nexthops: Nexthop[];
+/** Attributes of a route other than its key and nexthops; a rewrite must carry them over. */
+export interface RouteAttrs {
+  protocol?: number;
+  prefsrc?: string;
   mtu?: number;
   advmss?: number;
+  /** RTA_METRICS as the kernel sent it (every metric, not only mtu/advmss). */
+  metricsRaw?: Uint8Array;
 }
 
-/** The metric the kernel stores for a requested one: IPv6 turns 0 into 1024. */
-export function effectiveMetric(family: number, priority: number): number {
-  return family === AF_INET6 && priority === 0 ? 1024 : priority;
-}
-
-export function sameKey(a: RouteKey, b: RouteKey): boolean {
-  return (
-    a.family === b.family && a.table === b.table && a.dst === b.dst && a.tos === b.tos &&
-    a.scope === b.scope && effectiveMetric(a.family, a.priority) === effectiveMetric(b.family, b.priority)
-  );
-}
-
-export function keyText(k: RouteKey): string {
-  return `${k.dst} table ${k.table} metric ${effectiveMetric(k.family, k.priority)} scope ${k.scope}${k.tos ? ` tos ${k.tos}` : ""}`;
+export interface KernelRoute extends RouteKey, RouteAttrs {
+  type: number;
+  nexthops: Nexthop[];
+  /** The route has attributes nexthop cannot write back (nhid, encap, realms, ...). */
+  foreign: boolean;
 }
 
 /**
- * Dumps the unicast routes of `family` (AF_UNSPEC for both) in every table. Only rows accepted by
- * `want` (checked on the codec row, before anything is built) are materialised.
+ * Dumps the routes of `family` (AF_UNSPEC for both) in every table: unicast ones, or all types
+ * with `allTypes` (to see what the kernel would match a key against). Only rows accepted by
+ * `want` (checked on the codec row) are materialised.
  */
-export function listRoutes(sock: NetlinkSocket, family = AF_UNSPEC, want?: (row: number) => boolean): KernelRoute[] {
+export function listRoutes(sock: NetlinkSocket, family = AF_UNSPEC, opts: { allTypes?: boolean; want?: (row: number) => boolean } = {}): KernelRoute[] {
   sock.dump((seq) => codec.encodeDump(RTM_GETROUTE, seq, family));
   const rows = codec.routes;
   const out: KernelRoute[] = [];
   for (let i = 0; i < rows.count; i++) {
-    if (rows.type(i) !== RTM_NEWROUTE || rows.routeType(i) !== RTN_UNICAST || rows.flags(i) & RTM_F_CLONED) continue;
-    if (want && !want(i)) continue;
+    if (rows.type(i) !== RTM_NEWROUTE || rows.flags(i) & RTM_F_CLONED) continue;
+    if (!opts.allTypes && rows.routeType(i) !== RTN_UNICAST) continue;
+    if (opts.want && !opts.want(i)) continue;
     out.push(routeFromRow(i));
   }
   return out;
@@ -82,38 +68,49 @@ function routeFromRow(i: number): KernelRoute {
       nexthops.push({ gateway: gw && formatIp(gw), ifindex: r.nhIfindex(i, k), weight: r.nhWeight(i, k), flags: r.nhFlags(i, k) });
     }
   } else {
+    // A single-path route reports its nexthop's flags in rtm_flags.
     const gw = r.gateway(i);
-    nexthops.push({ gateway: gw && formatIp(gw), ifindex: r.oif(i), weight: 1, flags: 0 });
+    nexthops.push({ gateway: gw && formatIp(gw), ifindex: r.oif(i), weight: 1, flags: r.flags(i) & 0xff });
   }
-  const dstLen = r.dstLen(i);
+  const prefsrc = r.prefsrc(i);
   const route: KernelRoute = {
-    family, table: r.table(i), dst: `${formatIp(r.dst(i).subarray(0, family === AF_INET6 ? 16 : 4))}/${dstLen}`,
+    family, table: r.table(i), dst: `${formatIp(r.dst(i).subarray(0, family === AF_INET6 ? 16 : 4))}/${r.dstLen(i)}`,
     priority: r.priority(i), tos: r.tos(i), scope: r.scope(i), protocol: r.protocol(i), type: r.routeType(i), nexthops,
+    foreign: r.foreign(i),
   };
+  if (prefsrc) route.prefsrc = formatIp(prefsrc);
   if (r.mtu(i)) route.mtu = r.mtu(i);
   if (r.advmss(i)) route.advmss = r.advmss(i);
+  const metrics = r.metricsRaw(i);
+  if (metrics) route.metricsRaw = metrics;
   return route;
 }
 
-/** Finds the route holding `key`, if the kernel has one. */
+/** Finds the unicast route holding `key`, if the kernel has one. */
 export function findRoute(sock: NetlinkSocket, key: RouteKey): KernelRoute | undefined {
   return listRoutes(sock, key.family).find((r) => sameKey(r, key));
 }
 
-function specFor(key: RouteKey, nexthops: readonly Nexthop[], extra: { protocol?: number; mtu?: number; advmss?: number } = {}): RouteSpec {
+function specFor(key: RouteKey, nexthops: readonly Nexthop[], attrs: RouteAttrs = {}): RouteSpec {
   const [addr, len] = key.dst.split("/");
   const spec: RouteSpec = {
     family: key.family, dstLen: Number(len), tos: key.tos, table: key.table, scope: key.scope,
-    protocol: extra.protocol ?? RTPROT_BOOT, type: RTN_UNICAST, priority: key.priority,
-    mtu: extra.mtu, advmss: extra.advmss,
+    protocol: attrs.protocol ?? RTPROT_BOOT, type: RTN_UNICAST,
+    // The stored metric: for IPv6 a metric of 0 in a delete would match any metric.
+    priority: effectiveMetric(key.family, key.priority),
+    mtu: attrs.mtu, advmss: attrs.advmss, metricsRaw: attrs.metricsRaw,
+    prefsrc: attrs.prefsrc ? ipBytes(attrs.prefsrc) : undefined,
   };
   if (Number(len) > 0) spec.dst = ipBytes(addr);
+  // Of the flags a dump reports only onlink is a request flag (dead/linkdown are refused).
+  const onlink = (nh: Nexthop) => (nh.flags ?? 0) & RTNH_F_ONLINK;
   if (nexthops.length === 1 && nexthops[0].weight === 1) {
     spec.oif = nexthops[0].ifindex;
+    spec.flags = onlink(nexthops[0]);
     if (nexthops[0].gateway) spec.gateway = ipBytes(nexthops[0].gateway);
-  } else {
+  } else if (nexthops.length > 0) {
     spec.nexthops = nexthops.map((nh): NexthopSpec => ({
-      ifindex: nh.ifindex, weight: nh.weight, gateway: nh.gateway ? ipBytes(nh.gateway) : undefined,
+      ifindex: nh.ifindex, weight: nh.weight, flags: onlink(nh), gateway: nh.gateway ? ipBytes(nh.gateway) : undefined,
     }));
   }
   return spec;
@@ -127,15 +124,12 @@ const modeFlags: Record<WriteMode, number> = {
   // IPv6 turns this into siblings of an existing route; IPv4 inserts a separate alias in front
   // (what `ip route prepend` and upstream's RouteAddEcmp send).
   prepend: NLM_F_CREATE,
-  append: NLM_F_CREATE | 0x800,
+  append: NLM_F_CREATE | NLM_F_APPEND,
 };
 
-/** Writes one route holding `nexthops` under `key`. */
-export function writeRoute(
-  sock: NetlinkSocket, mode: WriteMode, key: RouteKey, nexthops: readonly Nexthop[],
-  extra?: { protocol?: number; mtu?: number; advmss?: number },
-): void {
-  const spec = specFor(key, nexthops, extra);
+/** Writes one route holding `nexthops` under `key`, with `attrs`. */
+export function writeRoute(sock: NetlinkSocket, mode: WriteMode, key: RouteKey, nexthops: readonly Nexthop[], attrs?: RouteAttrs): void {
+  const spec = specFor(key, nexthops, attrs);
   sock.request((seq) => codec.encodeRoute(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | modeFlags[mode], seq, spec));
 }
 
@@ -143,13 +137,9 @@ export function writeRoute(
  * Deletes the route under `key`; with `nexthops`, only an entry matching them (IPv6: one sibling
  * per request; IPv4: the alias with exactly these nexthops).
  */
-export function deleteRoute(sock: NetlinkSocket, key: RouteKey, nexthops?: readonly Nexthop[]): void {
-  const spec = specFor(key, nexthops ?? [], {});
+export function deleteRoute(sock: NetlinkSocket, key: RouteKey, nexthops: readonly Nexthop[] = []): void {
+  const spec = specFor(key, nexthops);
   spec.scope = RT_SCOPE_NOWHERE;
   spec.protocol = 0;
-  if (!nexthops?.length) {
-    delete spec.oif;
-    delete spec.nexthops;
-  }
   sock.request((seq) => codec.encodeRoute(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, seq, spec));
 }

@@ -4,7 +4,7 @@
 import { STATUS_ACK, STATUS_DONE, STATUS_ERROR, STATUS_MORE } from "../../codec/layout";
 import { codec } from "./codec";
 import {
-  AF_NETLINK, NETLINK_ADD_MEMBERSHIP, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NETLINK_ROUTE,
+  AF_NETLINK, EINTR, ENOBUFS, NETLINK_ADD_MEMBERSHIP, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NETLINK_ROUTE,
   SOCK_CLOEXEC, SOCK_RAW, SO_RCVBUFFORCE, SOL_NETLINK, SOL_SOCKET,
 } from "./constants";
 import { check, errno, libc, strerror, SyscallError } from "./libc";
@@ -125,7 +125,12 @@ export class NetlinkSocket {
     const n = check("poll", () => libc().poll(pfd, 1, Math.max(0, Math.ceil(timeoutMs))));
     if (n === 0) return false;
     codec.reset();
-    this.receive();
+    try {
+      this.receive();
+    } catch (e) {
+      // Notifications overflowed the socket: something changed, which is all a waiter needs.
+      if (!(e instanceof SyscallError && e.errno === ENOBUFS)) throw e;
+    }
     return true;
   }
 
@@ -147,7 +152,7 @@ export class NetlinkSocket {
       const n = Number(libc().recvfrom(this.fd, view, view.length, 0, null, null));
       if (n < 0) {
         const e = errno();
-        if (e === 4 /* EINTR */) continue;
+        if (e === EINTR) continue;
         throw new SyscallError("recvfrom(netlink)", e);
       }
       const status = codec.parse(n);

@@ -7,7 +7,8 @@ import { codec } from "../../src/netlink/codec";
 import { AF_INET, AF_INET6, RTM_GETROUTE } from "../../src/netlink/constants";
 import { linkByName, setLinkUp } from "../../src/netlink/link";
 import { withNetns } from "../../src/netlink/netns";
-import { deleteRoute, listRoutes, writeRoute, type RouteKey } from "../../src/netlink/route";
+import type { RouteKey } from "../../src/netlink/key";
+import { deleteRoute, listRoutes, writeRoute } from "../../src/netlink/route";
 import { NetlinkError, NetlinkSocket } from "../../src/netlink/socket";
 import { createNetns, ipJson, sh, type Netns } from "../lib/netns";
 

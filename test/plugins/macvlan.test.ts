@@ -348,3 +348,60 @@ describe("macvlan STATUS and GC go to IPAM", () => {
     expect(missing.json.msg).toBe(`failed to find plugin "nh-nosuch" in path [${bin.dir}]`);
   });
 });
+
+describe("other devices' routes keep everything they had", () => {
+  /** Full `ip -j -d` objects of a route listing, minus the kernel's live flags. */
+  const full = (p: Pod, args: string[]) => ipJson(["-d", ...args], p.pod.name);
+
+  test("joining eth0's default keeps its src, onlink, protocol and metrics; DEL restores it exactly", () => {
+    const p = setup({ eth0: true });
+    sh(["ip", "-n", p.pod.name, "route", "replace", "default", "via", "169.254.1.1", "dev", "eth0", "onlink", "src", "192.0.2.10", "proto", "static", "mtu", "1400", "initcwnd", "10"]);
+    const before = full(p, ["-4", "route", "show", "default"]);
+    const c = conf(p, {}, [{ dst: "0.0.0.0/0", gw: "198.51.100.1" }]);
+    const add = cni(p, "ADD", c);
+    expect(add.stderr).toBe("");
+    expect(add.exitCode).toBe(0);
+    const [joined] = full(p, ["-4", "route", "show", "default"]) as any[];
+    expect(joined).toMatchObject({ protocol: "static", prefsrc: "192.0.2.10", metrics: [{ mtu: 1400, initcwnd: 10 }] });
+    expect(joined.nexthops.map((n: any) => [n.gateway, n.dev, n.flags.includes("onlink")])).toEqual([
+      ["169.254.1.1", "eth0", true],
+      ["198.51.100.1", "net1", false],
+    ]);
+    expect(cni(p, "DEL", c).exitCode).toBe(0);
+    expect(full(p, ["-4", "route", "show", "default"])).toEqual(before);
+  });
+
+  test("a route of another scope in the same IPv4 slot is not replaced: clear error, nothing changed", () => {
+    const p = setup({ eth0: true });
+    sh(["ip", "-n", p.pod.name, "route", "add", "10.9.0.0/16", "dev", "eth0", "scope", "link"]);
+    sh(["ip", "-n", p.pod.name, "route", "append", "10.9.0.0/16", "via", "192.0.2.1", "dev", "eth0"]);
+    const before = full(p, ["-4", "route", "show", "10.9.0.0/16"]);
+    const r = cni(p, "ADD", conf(p, {}, [{ dst: "10.9.0.0/16", gw: "198.51.100.1" }]));
+    expect(r.exitCode).toBe(1);
+    expect(r.json.code).toBe(7);
+    expect(r.json.msg).toContain("cannot join route 10.9.0.0/16 table 254 metric 0 scope 0: the kernel holds a route of type 1, scope 253");
+    expect(full(p, ["-4", "route", "show", "10.9.0.0/16"])).toEqual(before);
+    expect(links(p)).toEqual(["eth0", "lo"]);
+  });
+
+  test("a route using a nexthop object is never rewritten", () => {
+    const p = setup({ eth0: true });
+    sh(["ip", "-n", p.pod.name, "nexthop", "add", "id", "10", "via", "192.0.2.1", "dev", "eth0"]);
+    sh(["ip", "-n", p.pod.name, "route", "replace", "default", "nhid", "10"]);
+    const before = full(p, ["-4", "route", "show", "default"]);
+    const r = cni(p, "ADD", conf(p, {}, [{ dst: "0.0.0.0/0", gw: "198.51.100.1" }]));
+    expect(r.json.code).toBe(7);
+    expect(r.json.msg).toContain("attributes nexthop cannot write back");
+    expect(full(p, ["-4", "route", "show", "default"])).toEqual(before);
+    expect(links(p)).toEqual(["eth0", "lo"]);
+  });
+
+  test("an IPv6 route with a scope in the config passes CHECK (the kernel keeps no IPv6 scope)", () => {
+    const p = setup();
+    const c = conf(p, {}, [{ dst: "2001:db8:9::/48", gw: "2001:db8:a::1", scope: 253 }]);
+    const add = cni(p, "ADD", c);
+    expect(add.exitCode).toBe(0);
+    const check = cni(p, "CHECK", { ...c, prevResult: add.json });
+    expect([check.exitCode, check.stdout]).toEqual([0, ""]);
+  });
+});

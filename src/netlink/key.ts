@@ -1,0 +1,39 @@
+// Route keys. nexthop groups routes by (family, table, dst, metric, tos, scope); the kernel tells
+// same-prefix routes apart by less: IPv4 by (table, dst, tos, metric), whatever their scope or
+// type, and IPv6 by (table, dst, metric), with every route reported at scope universe.
+// Pure: no kernel access.
+import { AF_INET6 } from "./constants";
+
+export interface RouteKey {
+  family: number;
+  table: number;
+  /** Network prefix, host bits cleared, e.g. "0.0.0.0/0". */
+  dst: string;
+  /** The requested metric (IPv6 0 is stored as 1024: see `effectiveMetric`). */
+  priority: number;
+  tos: number;
+  scope: number;
+}
+
+/** The metric the kernel stores for a requested one: IPv6 turns 0 into 1024. */
+export function effectiveMetric(family: number, priority: number): number {
+  return family === AF_INET6 && priority === 0 ? 1024 : priority;
+}
+
+/** The same nexthop set: every part of the key equal. */
+export function sameKey(a: RouteKey, b: RouteKey): boolean {
+  return sameSlot(a, b) && a.scope === b.scope;
+}
+
+/** The same route as far as the kernel is concerned (what REPLACE and EEXIST act on). */
+export function sameSlot(a: RouteKey, b: RouteKey): boolean {
+  return (
+    a.family === b.family && a.table === b.table && a.dst === b.dst &&
+    effectiveMetric(a.family, a.priority) === effectiveMetric(b.family, b.priority) &&
+    (a.family === AF_INET6 || a.tos === b.tos)
+  );
+}
+
+export function keyText(k: RouteKey): string {
+  return `${k.dst} table ${k.table} metric ${effectiveMetric(k.family, k.priority)} scope ${k.scope}${k.tos ? ` tos ${k.tos}` : ""}`;
+}
