@@ -677,6 +677,9 @@ export class LinkRows {
     return this.c.linkBase + i * L.LINK_ROW;
   }
 
+  /** nlmsg_seq of the message the row came from (which request it answers). */
+  seq(i: number): number { return this.c.dv.getUint32(this.row(i) + L.ROW_NLMSG_SEQ, true); }
+
   type(i: number): number { return this.c.dv.getUint16(this.row(i) + L.ROW_NLMSG_TYPE, true); }
   family(i: number): number { return this.c.u8[this.row(i) + L.LN_FAMILY]; }
   index(i: number): number { return this.c.dv.getInt32(this.row(i) + L.LN_INDEX, true); }

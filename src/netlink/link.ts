@@ -42,15 +42,18 @@ function linkFromRow(i: number): Link {
 
 
 function getLink(sock: NetlinkSocket, spec: LinkSpec): Link | undefined {
+  let seq: number;
   try {
     // A GETLINK without NLM_F_DUMP answers with one RTM_NEWLINK, then the requested ACK.
     codec.reset();
-    sock.request((seq) => codec.encodeLink(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, seq, spec));
+    seq = sock.request((s) => codec.encodeLink(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, s, spec));
   } catch (e) {
     if (e instanceof NetlinkError && e.errno === ENODEV) return undefined;
     throw e;
   }
-  return codec.links.count > 0 ? linkFromRow(0) : undefined;
+  // Only the row answering this request: anything still queued from before parses too.
+  for (let i = 0; i < codec.links.count; i++) if (codec.links.seq(i) === seq) return linkFromRow(i);
+  return undefined;
 }
 
 export function linkByName(sock: NetlinkSocket, name: string): Link | undefined {

@@ -83,15 +83,16 @@ export class NetlinkSocket {
   /**
    * Sends one request built by `encode(seq)` (which returns its length) and waits for the ACK.
    * Replies that precede the ACK (e.g. the RTM_NEWLINK of a GETLINK) are appended to the codec's
-   * tables; the tables are not reset here.
+   * tables; the tables are not reset here. Returns the request's sequence number, which its
+   * reply rows carry.
    */
-  request(encode: (seq: number) => number): void {
+  request(encode: (seq: number) => number): number {
     const seq = this.send(encode);
     for (;;) {
       const status = this.receive();
       if ((status === STATUS_ACK || status === STATUS_ERROR) && codec.errorSeq() === seq) {
         if (status === STATUS_ERROR) throw new NetlinkError(-codec.errorCode(), codec.extAckMessage());
-        return;
+        return seq;
       }
       if (status < 0) throw unreadable(status);
     }
