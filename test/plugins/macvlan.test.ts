@@ -259,6 +259,14 @@ fi
     expect(links(p)).toEqual(["lo"]);
   });
 
+  test("missing master: no master configured and no default route to take one from", () => {
+    const p = setup();
+    const r = cni(p, "ADD", { ...conf(p, { linkInContainer: true }), master: undefined });
+    expect(r.exitCode).toBe(1);
+    expect(r.json).toEqual({ code: 999, msg: "no default route interface found" });
+    expect(links(p)).toEqual(["lo"]);
+  });
+
   test("interface name already taken in the netns", () => {
     const p = setup({ eth0: true });
     const r = cni(p, "ADD", conf(p), "eth0");
