@@ -2,7 +2,7 @@
 // IPAM, configure addresses and routes; DEL detaches shared routes before deleting the device;
 // CHECK compares prevResult with the kernel. Every ADD step is undone if a later one fails.
 import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus } from "../cni/delegate";
-import { CniError, ErrCode } from "../cni/errors";
+import { CniError, ErrCode, wrapError } from "../cni/errors";
 import type { CmdArgs, DNS, Interface, Plugin, Result } from "../cni/types";
 import { ALL_VERSIONS, configVersion, convertResult } from "../cni/version";
 import { formatIP, parseCIDR } from "../ipam/ip";
@@ -62,13 +62,12 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Runs a step; a failure is reported as "<step>: <error>" with the error's code kept. */
+/** Runs a step; a failure is reported as "<step>: <error>", keeping a CniError's code. */
 function step<T>(what: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof CniError) throw e;
-    throw new CniError(ErrCode.Internal, `${what}: ${errorText(e)}`);
+    throw wrapError(what, e);
   }
 }
 

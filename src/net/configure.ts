@@ -1,7 +1,7 @@
 // nexthop's ConfigureIface: addresses, IPv6 sysctls, link up, DAD wait, then routes as nexthop
 // sets. Runs with a socket opened inside the pod's namespace; every change is recorded in the
 // undo log so a failed ADD leaves the namespace as it was.
-import { CniError, ErrCode } from "../cni/errors";
+import { CniError, ErrCode, wrapError } from "../cni/errors";
 import type { Result } from "../cni/types";
 import { addAddr } from "../netlink/addr";
 import { RTNLGRP_IPV6_IFADDR } from "../netlink/constants";
@@ -16,11 +16,6 @@ import { defaultGateways, planRoutes, type Ecmp, type RouteWrite } from "./plan"
 import { joinNexthops } from "./routes";
 import { readSysctl, writeSysctl } from "./sysctl";
 import type { UndoLog } from "./undo";
-
-function fail(msg: string, err: unknown): CniError {
-  const code = err instanceof CniError ? err.code : ErrCode.Internal;
-  return new CniError(code, `${msg}: ${err instanceof Error ? err.message : String(err)}`);
-}
 
 /** What upstream does before the first IPv6 address: make sure IPv6 is on and addresses survive a down. */
 function enableIpv6(ifname: string): void {
@@ -37,13 +32,13 @@ function enableIpv6(ifname: string): void {
     try {
       writeSysctl(key, "0");
     } catch (e) {
-      throw fail(`failed to enable IPv6 for interface "${dev}" (${key}=${old})`, e);
+      throw wrapError(`failed to enable IPv6 for interface "${dev}" (${key}=${old})`, e);
     }
   }
   try {
     writeSysctl(`net/ipv6/conf/${ifname}/keep_addr_on_down`, "1");
   } catch (e) {
-    throw fail(`failed to enable keep_addr_on_down for interface "${ifname}"`, e);
+    throw wrapError(`failed to enable keep_addr_on_down for interface "${ifname}"`, e);
   }
 }
 
@@ -90,26 +85,26 @@ export function configureInterface(netns: string, sock: NetlinkSocket, ifname: s
       try {
         addAddr(sock, link.index, formatIP(cidr.ip), cidr.prefix);
       } catch (e) {
-        throw fail(`failed to add IP addr ${ip.address} to "${ifname}"`, e);
+        throw wrapError(`failed to add IP addr ${ip.address} to "${ifname}"`, e);
       }
     }
     try {
       setLinkUp(sock, link.index);
     } catch (e) {
-      throw fail(`failed to set "${ifname}" UP`, e);
+      throw wrapError(`failed to set "${ifname}" UP`, e);
     }
     if (notify) {
       try {
         waitForDad(sock, notify, link.index, ifname);
       } catch (e) {
-        throw fail(`failed to settle addresses for "${ifname}"`, e);
+        throw wrapError(`failed to settle addresses for "${ifname}"`, e);
       }
     }
     for (const w of writes) {
       try {
         installRoute(sock, w, log);
       } catch (e) {
-        throw fail(`failed to add route '${routeText(w, ifname)}'`, e);
+        throw wrapError(`failed to add route '${routeText(w, ifname)}'`, e);
       }
     }
   } finally {
