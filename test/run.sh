@@ -1,7 +1,8 @@
 #!/bin/bash
 # test/run.sh -- what `npm test` runs.
 #
-#  1. builds dist/nexthop (bun build.ts); a failed build counts as a failure;
+#  1. builds dist/nexthop (bun build.ts) and type-checks (tsc --noEmit); a failure of
+#     either counts as a failure;
 #  2. host suites: `bun test` over test/ except *.vm.test.* files;
 #  3. VM suites (test/**/*.vm.test.*, they need vrf/ipvlan/dummy): all files in ONE
 #     `bun test` inside ONE throw-away VM (test/vm/run-in-vm.sh, TCG, ~3 s boot).
@@ -75,6 +76,15 @@ if [ $rc -ne 0 ]; then
 	say "!!! BUILD FAILED (bun build.ts exited $rc): the suites below run against whatever dist/ holds"
 	runner_fail "build dist/nexthop" "bun build.ts exited $rc; see its output above"
 fi
+
+######################################################################
+# Bun runs TypeScript without checking it; the FFI layer in particular leans on its types.
+phase "typecheck: tsc --noEmit"
+T=$(now)
+"$ROOT/node_modules/.bin/tsc" -p tsconfig.json --noEmit >&2
+rc=$?
+TIMINGS+=("typecheck $(secs "$T")s")
+[ $rc -eq 0 ] || runner_fail "typecheck" "tsc --noEmit exited $rc; see its output above"
 
 ######################################################################
 phase "VM: can the VM suites run here?"
