@@ -101,7 +101,8 @@ function createPodLink(conf: AttachConf, args: CmdArgs, pod: NetlinkSocket, podF
   }
   return withSocket(conf.linkInContainer ? args.netns : undefined, (parentSock) => {
     const master = resolveMaster(conf, parentSock);
-    // A temporary name first, as upstream does: the final name may exist in the parent's namespace.
+    // A temporary name first, then a rename inside the pod, as upstream does (it works around a
+    // kernel bug that made the final name collide with a link in the creating namespace).
     const tmp = tmpName();
     step(`failed to create ${conf.kind}`, () =>
       createLink(parentSock, { name: tmp, kind: conf.kind, parent: master.index, mode: conf.mode, mtu: conf.mtu, mac: conf.mac, netnsFd: podFd }),

@@ -102,7 +102,8 @@ function specFor(key: RouteKey, nexthops: readonly Nexthop[], attrs: RouteAttrs 
     prefsrc: attrs.prefsrc ? ipBytes(attrs.prefsrc) : undefined,
   };
   if (Number(len) > 0) spec.dst = ipBytes(addr);
-  // Of the flags a dump reports only onlink is a request flag (dead/linkdown are refused).
+  // Of the flags a dump reports, only onlink describes the nexthop; dead/linkdown are the
+  // kernel's view of its state and are not written back.
   const onlink = (nh: Nexthop) => (nh.flags ?? 0) & RTNH_F_ONLINK;
   if (nexthops.length === 1 && nexthops[0].weight === 1) {
     spec.oif = nexthops[0].ifindex;

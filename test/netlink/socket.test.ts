@@ -140,3 +140,54 @@ describe("netlink socket in a netns", () => {
     sock.close();
   });
 });
+
+// What src/net/routes.ts and src/netlink/route.ts rely on, proven on this kernel through the
+// codec (kernel-behaviour.md §2-§4 has the same facts measured with iproute2).
+describe("kernel facts the route code builds on", () => {
+  const slotKey = (dst: string, scope = 0): RouteKey => ({ family: AF_INET, table: 254, dst, priority: 0, tos: 0, scope });
+
+  test("IPv4 REPLACE acts on the first route with the same table, dst, tos and metric, whatever its scope", () => {
+    const { sock, a0, a1 } = lab();
+    writeRoute(sock, "create", slotKey("10.9.0.0/16", 253), [{ ifindex: a0, weight: 1 }]);
+    writeRoute(sock, "append", slotKey("10.9.0.0/16"), [{ gateway: "192.0.2.1", ifindex: a0, weight: 1 }]);
+    writeRoute(sock, "replace", slotKey("10.9.0.0/16"), [{ gateway: "198.51.100.1", ifindex: a1, weight: 1 }]);
+    const slot = listRoutes(sock, AF_INET, { allTypes: true }).filter((r) => r.dst === "10.9.0.0/16");
+    expect(slot.map((r) => [r.scope, r.nexthops[0].gateway])).toEqual([[0, "198.51.100.1"], [0, "192.0.2.1"]]);
+    sock.close();
+  });
+
+  test("one nexthop of an IPv4 multipath route cannot be deleted alone", () => {
+    const { sock, a0, a1 } = lab();
+    const nhs = [{ gateway: "192.0.2.1", ifindex: a0, weight: 1 }, { gateway: "198.51.100.1", ifindex: a1, weight: 1 }];
+    writeRoute(sock, "create", slotKey("10.8.0.0/16"), nhs);
+    let err: unknown;
+    try {
+      deleteRoute(sock, slotKey("10.8.0.0/16"), [nhs[1]]);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as NetlinkError).errno).toBe(3); // ESRCH
+    expect(listRoutes(sock, AF_INET).find((r) => r.dst === "10.8.0.0/16")?.nexthops).toHaveLength(2);
+    sock.close();
+  });
+
+  test("IPv6 routes keep no scope; a gateway-less route and a gateway route with one key stay two routes", () => {
+    const { sock, a0 } = lab();
+    const key = (dst: string, scope = 0): RouteKey => ({ family: AF_INET6, table: 254, dst, priority: 0, tos: 0, scope });
+    writeRoute(sock, "create", key("2001:db8:9::/48", 253), [{ gateway: "2001:db8:1::1", ifindex: a0, weight: 1 }]);
+    expect(listRoutes(sock, AF_INET6).find((r) => r.dst === "2001:db8:9::/48")?.scope).toBe(0);
+    writeRoute(sock, "create", key("2001:db8:7::/48"), [{ ifindex: a0, weight: 1 }]);
+    writeRoute(sock, "prepend", key("2001:db8:7::/48"), [{ gateway: "2001:db8:1::1", ifindex: a0, weight: 1 }]);
+    expect(listRoutes(sock, AF_INET6).filter((r) => r.dst === "2001:db8:7::/48").map((r) => r.nexthops.length)).toEqual([1, 1]);
+    sock.close();
+  });
+
+  test("an IPv6 delete with metric 0 matches a route of any metric (so deletes send the stored one)", () => {
+    const { ns, sock } = lab();
+    sh(["ip", "-n", ns.name, "-6", "route", "add", "2001:db8:8::/48", "via", "2001:db8:1::1", "dev", "a0", "metric", "2048"]);
+    sh(["ip", "-n", ns.name, "-6", "route", "del", "2001:db8:8::/48", "via", "2001:db8:1::1", "dev", "a0", "metric", "0"]);
+    expect(ipJson(["-6", "route", "show", "2001:db8:8::/48"], ns.name)).toEqual([]);
+    sock.close();
+  });
+
+});
