@@ -9,7 +9,8 @@ import wasmPath from "../../build/codec.wasm" with { type: "file" };
 import { readFileSync } from "node:fs";
 import * as L from "../../codec/layout.ts";
 import {
-  AF_INET, AF_INET6, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE, RTN_LOCAL, RTN_UNICAST, RTPROT_BOOT,
+  AF_INET, AF_INET6, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE, RTN_ANYCAST, RTN_BROADCAST, RTN_LOCAL,
+  RTN_MULTICAST, RTN_NAT, RTN_UNICAST, RTPROT_BOOT,
   RTPROT_UNSPEC, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_UNSPEC,
 } from "./constants";
 
@@ -24,12 +25,6 @@ export const RECV_SIZE = L.RECV_SIZE;
 export const REQUEST_SIZE = L.REQUEST_SIZE;
 /** Most nexthops one encodeRoute() takes (RTA_MULTIPATH is limited to 64 KiB anyway). */
 export const MAX_NEXTHOPS = L.SCRATCH_NH_CAP;
-
-// rtm_type values that src/netlink/constants.ts does not define (yet); kernel names
-const RTN_BROADCAST = 3;
-const RTN_ANYCAST = 4;
-const RTN_MULTICAST = 5;
-const RTN_NAT = 10;
 
 export interface NexthopSpec {
   ifindex: number;
