@@ -106,3 +106,20 @@ export function hasKernelFeature(kind: KernelFeature): boolean {
   }
   return has;
 }
+
+/**
+ * The default routes of a family as structures: `{gateway, dev}` for a single-path route,
+ * `{nexthops: [{gateway, dev, weight}]}` for a multipath one (kernel-only keys left out).
+ */
+export function defaultRoutes(netns: string, family: "-4" | "-6"): unknown[] {
+  return (ipJson([family, "route", "show", "default"], netns) as any[]).map((r) =>
+    r.nexthops
+      ? { nexthops: r.nexthops.map((n: any) => ({ gateway: n.gateway, dev: n.dev, weight: n.weight })) }
+      : { gateway: r.gateway, dev: r.dev },
+  );
+}
+
+/** Names of the links in `netns`, sorted. */
+export function linkNames(netns: string): string[] {
+  return (ipJson(["link", "show"], netns) as any[]).map((l) => l.ifname).sort();
+}

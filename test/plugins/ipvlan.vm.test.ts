@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { pluginDir, runCni } from "../lib/cni";
-import { createNetns, ipJson, sh, type Netns } from "../lib/netns";
+import { createNetns, defaultRoutes, ipJson, linkNames, sh, type Netns } from "../lib/netns";
 
 const inVm = existsSync("/run/vmtest");
 const T = 60_000; // each process start is 20-50x slower under TCG
@@ -42,17 +42,7 @@ function run(ns: Netns, command: string, config: unknown, ifname = "net1") {
   return runCni({ dir: bin.dir, plugin: "ipvlan", command, config, netns: ns.path, ifname });
 }
 
-function defaults(ns: Netns, family: "-4" | "-6"): any[] {
-  return (ipJson([family, "route", "show", "default"], ns.name) as any[]).map((r) =>
-    r.nexthops
-      ? { nexthops: r.nexthops.map((n: any) => ({ gateway: n.gateway, dev: n.dev, weight: n.weight })) }
-      : { gateway: r.gateway, dev: r.dev },
-  );
-}
-
-function linkNames(ns: Netns): string[] {
-  return (ipJson(["link", "show"], ns.name) as any[]).map((l) => l.ifname).sort();
-}
+const defaults = (ns: Netns, family: "-4" | "-6") => defaultRoutes(ns.name, family);
 
 describe.skipIf(!inVm)("ipvlan: one multipath default per family (seed case)", () => {
   test("two IPv4 and two IPv6 default gateways with weights, next to eth0's defaults; DEL keeps eth0's", () => {
@@ -93,7 +83,7 @@ describe.skipIf(!inVm)("ipvlan: one multipath default per family (seed case)", (
     expect(run(p, "DEL", conf).exitCode).toBe(0);
     expect(defaults(p, "-4")).toEqual([{ gateway: "192.0.2.1", dev: "eth0" }]);
     expect(defaults(p, "-6")).toEqual([{ gateway: "2001:db8:0:1::1", dev: "eth0" }]);
-    expect(linkNames(p)).toEqual(["eth0", "lo"]);
+    expect(linkNames(p.name)).toEqual(["eth0", "lo"]);
   }, T);
 
   test("kernel fact: deleting a device removes a whole IPv4 multipath route (why DEL detaches first)", () => {
@@ -143,7 +133,7 @@ for (const linkInContainer of [false, true]) {
       expect([check.exitCode, check.stdout]).toEqual([0, ""]);
       const del = runCni({ dir: bin.dir, cniPath: `${bin.dir}:/usr/lib/cni`, plugin: "ipvlan", command: "DEL", config: conf, netns: p.path, ifname: "eth0", containerId: `c${p.name}` });
       expect(del.exitCode).toBe(0);
-      expect(linkNames(p)).toEqual(linkInContainer ? ["eth1", "lo"] : ["lo"]);
+      expect(linkNames(p.name)).toEqual(linkInContainer ? ["eth1", "lo"] : ["lo"]);
     }, T);
 
     test("configures and deconfigures an ipvlan link with ADD/DEL when chained", () => {
@@ -164,7 +154,7 @@ for (const linkInContainer of [false, true]) {
       const check = run(p, "CHECK", { ...conf, prevResult: add.json }, "eth0");
       expect([check.exitCode, check.stdout]).toEqual([0, ""]);
       expect(run(p, "DEL", conf, "eth0").exitCode).toBe(0);
-      expect(linkNames(p)).not.toContain("eth0");
+      expect(linkNames(p.name)).not.toContain("eth0");
     }, T);
 
     test("deconfigures an unconfigured ipvlan link with DEL", () => {

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createNetns, ipJson, sh, type Netns } from "../lib/netns";
+import { createNetns, defaultRoutes, ipJson, linkNames, sh, type Netns } from "../lib/netns";
 import { pluginDir, runCni } from "../lib/cni";
 
 let bin: ReturnType<typeof pluginDir>;
@@ -78,17 +78,8 @@ function cni(p: Pod, command: string, config: unknown, ifname = "net1") {
   return runCni({ dir: bin.dir, plugin: "macvlan", command, config, netns: p.pod.path, ifname });
 }
 
-/** Default routes of a family, without kernel-only keys that vary between runs. */
-function defaults(p: Pod, family: "-4" | "-6"): any[] {
-  return (ipJson([family, "route", "show", "default"], p.pod.name) as any[]).map((r) => ({
-    ...(r.gateway ? { gateway: r.gateway, dev: r.dev } : {}),
-    ...(r.nexthops ? { nexthops: r.nexthops.map((n: any) => ({ gateway: n.gateway, dev: n.dev, weight: n.weight })) } : {}),
-  }));
-}
-
-function links(p: Pod): string[] {
-  return (ipJson(["link", "show"], p.pod.name) as any[]).map((l) => l.ifname).sort();
-}
+const defaults = (p: Pod, family: "-4" | "-6") => defaultRoutes(p.pod.name, family);
+const links = (p: Pod) => linkNames(p.pod.name);
 
 describe("macvlan ADD: one multipath route per family", () => {
   test("same-destination routes become one multipath default in IPv4 and IPv6", () => {
