@@ -14,7 +14,7 @@ import { CniError, ErrCode } from "./errors.ts";
 import { GoJSONError, goField, goKind, goList, goQuote, goQuoteList, isObject, parseGoJSON, byteOrder } from "./json.ts";
 import { writeStderr } from "./skel.ts";
 import type { CmdArgs, Plugin, Result } from "./types.ts";
-import { configVersion, convertResult, parseResult } from "./version.ts";
+import { convertResult, parseResult } from "./version.ts";
 
 // ------------------------------------------------------------------------------------------------
 // Registry
@@ -75,7 +75,7 @@ function delegate(type: string, verb: Verb, args: CmdArgs): Result | undefined {
 }
 
 function inProcess(plugin: Plugin, verb: Verb, args: CmdArgs): Result | undefined {
-  const version = args.cniVersion || "0.1.0";
+  const version = args.cniVersion;
   // What the delegate's own skel would check; the command gates already passed for the caller.
   if (!plugin.supportedVersions.includes(version)) {
     throw new CniError(
@@ -245,7 +245,7 @@ function decodeErrorObject(v: unknown): { code: number; msg: string; details: st
  * (non-empty string) cniVersion is taken to be in the config's version.
  */
 function resultFromStdout(stdoutBytes: Uint8Array, args: CmdArgs): Result {
-  const confVersion = configVersion(args.config);
+  const confVersion = args.cniVersion;
   let raw: unknown;
   try {
     raw = parseGoJSON(stdoutBytes);

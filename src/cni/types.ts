@@ -63,7 +63,7 @@ export interface CmdArgs {
   stdin: Uint8Array;
   /** The whole config, parsed once as JSON (an object; validated per plugin). */
   config: Record<string, unknown>;
-  /** The config's cniVersion ("" means 0.1.0). */
+  /** The config's cniVersion as skel read it: missing or "" already turned into "0.1.0". */
   cniVersion: string;
   /**
    * The whole environment the plugin was invoked with (skel sets it). Delegation passes it on to

@@ -4,7 +4,7 @@
 import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus } from "../cni/delegate";
 import { CniError, ErrCode, wrapError } from "../cni/errors";
 import type { CmdArgs, DNS, Interface, Plugin, Result } from "../cni/types";
-import { ALL_VERSIONS, configVersion, convertResult } from "../cni/version";
+import { ALL_VERSIONS, convertResult } from "../cni/version";
 import { formatIP, parseCIDR } from "../ipam/ip";
 import { listAddrs } from "../netlink/addr";
 import { AF_UNSPEC, ENOENT, RT_TABLE_MAIN } from "../netlink/constants";
@@ -153,7 +153,7 @@ export function attachAdd(conf: AttachConf, args: CmdArgs): Result {
     if (!result.dns || Object.keys(result.dns).length === 0) delete result.dns;
     // The result must be expressible in the config's version (0.1.0/0.2.0 need an address):
     // find out now, while the changes can still be undone.
-    convertResult(result, configVersion(args.config));
+    convertResult(result, args.cniVersion);
     return result;
   } catch (e) {
     const failures = log.rollback();
