@@ -105,94 +105,103 @@ function addIssue(ctx: z.core.ParsePayload, message: string, input: unknown): ty
   return z.NEVER;
 }
 
-const goString = z.pipe(
-  z.nullish(z.string()),
-  z.transform((v: string | null | undefined) => v ?? ""),
-);
+/**
+ * The schemas, built on first use: static's DEL, STATUS and GC (which macvlan/ipvlan call
+ * in-process) read no config and should not pay for building them.
+ */
+function buildSchemas() {
+  const goString = z.pipe(
+    z.nullish(z.string()),
+    z.transform((v: string | null | undefined) => v ?? ""),
+  );
 
-const goStringList = z.pipe(
-  z.nullish(z.array(z.pipe(z.nullable(z.string()), z.transform((v: string | null) => v ?? "")))),
-  z.transform((v: string[] | null | undefined) => v ?? []),
-);
+  const goStringList = z.pipe(
+    z.nullish(z.array(z.pipe(z.nullable(z.string()), z.transform((v: string | null) => v ?? "")))),
+    z.transform((v: string[] | null | undefined) => v ?? []),
+  );
 
-const goInt = z.nullish(z.number().check(z.int()));
+  const goInt = z.nullish(z.number().check(z.int()));
 
-/** net.IP: "" or null is no address; anything else must parse (Go: `invalid IP address: X`). */
-const goIP = z.pipe(
-  z.nullish(z.string()),
-  z.transform((s: string | null | undefined, ctx): IPAddr | undefined => {
-    if (!s) return undefined;
-    return parseIP(s) ?? addIssue(ctx, `invalid IP address: ${s}`, s);
-  }),
-);
-
-/** types.IPNet: must parse when present, null included (Go: `invalid CIDR address: X`). */
-const goCIDR = z.pipe(
-  z.optional(z.nullable(z.string())),
-  z.transform((s: string | null | undefined, ctx): CIDR | undefined => {
-    if (s === undefined) return undefined;
-    return parseCIDR(s ?? "") ?? addIssue(ctx, `invalid CIDR address: ${s ?? ""}`, s);
-  }),
-);
-
-const routeSchema = goStruct({
-  dst: goCIDR,
-  gw: goIP,
-  gws: z.optional(z.unknown()),
-  mtu: goInt,
-  advmss: goInt,
-  priority: goInt,
-  table: goInt,
-  scope: goInt,
-});
-
-const addressSchema = goStruct({ address: goString, gateway: goIP });
-
-const dnsSchema = goStruct({
-  nameservers: goStringList,
-  domain: goString,
-  search: goStringList,
-  options: goStringList,
-});
-
-const ipsHolder = goStruct({ ips: goStringList });
-
-const netSchema = goStruct({
-  name: goString,
-  cniVersion: goString,
-  ipam: goStruct({
-    type: goString,
-    // A null entry would be a nil *Route in Go, printed as null; refuse it instead.
-    routes: z.nullish(z.array(routeSchema.check(z.refine((r) => r != null, { message: "expected an object, got null" })))),
-    addresses: z.nullish(z.array(addressSchema)),
-    dns: dnsSchema,
-  }),
-  runtimeConfig: ipsHolder,
-  args: goStruct({ cni: ipsHolder }),
-});
-
-// Extension keys: strict, every mistake is a code 7 error.
-const weightSchema = z.pipe(
-  z.unknown().check(
-    z.refine((w) => typeof w === "number" && Number.isInteger(w) && w >= 1 && w <= 256, {
-      error: (iss) => `expected an integer from 1 to 256, got ${show(iss.input)}`,
+  /** net.IP: "" or null is no address; anything else must parse (Go: `invalid IP address: X`). */
+  const goIP = z.pipe(
+    z.nullish(z.string()),
+    z.transform((s: string | null | undefined, ctx): IPAddr | undefined => {
+      if (!s) return undefined;
+      return parseIP(s) ?? addIssue(ctx, `invalid IP address: ${s}`, s);
     }),
-  ),
-  z.transform((w) => w as number),
-);
+  );
 
-const gwsSchema = z.array(
-  z.union(
-    [
-      z.string(),
-      z.strictObject({
-        gw: z.string(),
-        weight: z.optional(weightSchema),
+  /** types.IPNet: must parse when present, null included (Go: `invalid CIDR address: X`). */
+  const goCIDR = z.pipe(
+    z.optional(z.nullable(z.string())),
+    z.transform((s: string | null | undefined, ctx): CIDR | undefined => {
+      if (s === undefined) return undefined;
+      return parseCIDR(s ?? "") ?? addIssue(ctx, `invalid CIDR address: ${s ?? ""}`, s);
+    }),
+  );
+
+  const routeSchema = goStruct({
+    dst: goCIDR,
+    gw: goIP,
+    gws: z.optional(z.unknown()),
+    mtu: goInt,
+    advmss: goInt,
+    priority: goInt,
+    table: goInt,
+    scope: goInt,
+  });
+
+  const addressSchema = goStruct({ address: goString, gateway: goIP });
+
+  const dnsSchema = goStruct({
+    nameservers: goStringList,
+    domain: goString,
+    search: goStringList,
+    options: goStringList,
+  });
+
+  const ipsHolder = goStruct({ ips: goStringList });
+
+  const netSchema = goStruct({
+    name: goString,
+    cniVersion: goString,
+    ipam: goStruct({
+      type: goString,
+      // A null entry would be a nil *Route in Go, printed as null; refuse it instead.
+      routes: z.nullish(z.array(routeSchema.check(z.refine((r) => r != null, { message: "expected an object, got null" })))),
+      addresses: z.nullish(z.array(addressSchema)),
+      dns: dnsSchema,
+    }),
+    runtimeConfig: ipsHolder,
+    args: goStruct({ cni: ipsHolder }),
+  });
+
+  // Extension keys: strict, every mistake is a code 7 error.
+  const weightSchema = z.pipe(
+    z.unknown().check(
+      z.refine((w) => typeof w === "number" && Number.isInteger(w) && w >= 1 && w <= 256, {
+        error: (iss) => `expected an integer from 1 to 256, got ${show(iss.input)}`,
       }),
-    ],
-    { error: (iss) => `expected an IP address or {"gw": <ip>, "weight": <1..256>}, got ${show(iss.input)}` },
-  ),
-).check(z.minLength(1, { error: "expected at least one gateway, got []" }));
+    ),
+    z.transform((w) => w as number),
+  );
+
+  const gwsSchema = z.array(
+    z.union(
+      [
+        z.string(),
+        z.strictObject({
+          gw: z.string(),
+          weight: z.optional(weightSchema),
+        }),
+      ],
+      { error: (iss) => `expected an IP address or {"gw": <ip>, "weight": <1..256>}, got ${show(iss.input)}` },
+    ),
+  ).check(z.minLength(1, { error: "expected at least one gateway, got []" }));
+  return { netSchema, gwsSchema };
+}
+
+let schemas: ReturnType<typeof buildSchemas> | undefined;
 
 // ── Error helpers ─────────────────────────────────────────────────────────────────────────────
 
@@ -264,7 +273,7 @@ const familyName = (ip: IPAddr) => `IPv${ip.family}`;
 
 /** Expands `gws` (and `gw`) into the nexthop list, or throws code 7 naming the bad entry. */
 function loadNexthops(raw: unknown, dst: CIDR, gw: IPAddr | undefined, at: readonly PropertyKey[]): StaticNexthop[] {
-  const parsed = z.safeParse(gwsSchema, raw, { reportInput: true });
+  const parsed = z.safeParse((schemas ??= buildSchemas()).gwsSchema, raw, { reportInput: true });
   if (!parsed.success) throw schemaError(ErrCode.InvalidNetworkConfig, parsed.error, [...at, "gws"]);
   const hops: StaticNexthop[] = [];
   parsed.data.forEach((entry, i) => {
@@ -312,7 +321,7 @@ interface PendingAddress {
  * upstream's LoadIPAMConfig: same sources, same precedence, same errors (see the top comment).
  */
 export function loadStaticConfig(config: Record<string, unknown>, envArgs: string): StaticIPAMConfig {
-  const parsed = z.safeParse(netSchema, config, { reportInput: true });
+  const parsed = z.safeParse((schemas ??= buildSchemas()).netSchema, config, { reportInput: true });
   if (!parsed.success) throw schemaError(ErrCode.Internal, parsed.error);
   const n = parsed.data!;
   if (!n.ipam) throw plainError("IPAM config missing 'ipam' key");
