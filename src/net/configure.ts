@@ -49,7 +49,7 @@ function routeText(w: RouteWrite, ifname: string): string {
 }
 
 /** Installs one planned write, recording its undo. */
-export function installRoute(sock: NetlinkSocket, w: RouteWrite, log: UndoLog): void {
+function installRoute(sock: NetlinkSocket, w: RouteWrite, log: UndoLog): void {
   if (w.how === "join") {
     joinNexthops(sock, w.set, log);
     return;
