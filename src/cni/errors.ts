@@ -30,14 +30,28 @@ export class CniError extends Error {
   }
 }
 
+/** The message of any thrown value. */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 /** Wraps any error as a CniError, keeping the code of one that already is. Others become 999. */
 export function asCniError(err: unknown): CniError {
   if (err instanceof CniError) return err;
-  return new CniError(ErrCode.Internal, err instanceof Error ? err.message : String(err));
+  return new CniError(ErrCode.Internal, errorText(err));
 }
 
 /** Prefixes the message of `err` with the step that failed, keeping its code and details. */
 export function wrapError(step: string, err: unknown): CniError {
   const e = asCniError(err);
   return new CniError(e.code, `${step}: ${e.message}`, e.details);
+}
+
+/** Runs one named step; a failure is reported as "<step>: <error>", keeping a CniError's code. */
+export function step<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw wrapError(what, e);
+  }
 }

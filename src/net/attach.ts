@@ -2,19 +2,20 @@
 // IPAM, configure addresses and routes; DEL detaches shared routes before deleting the device;
 // CHECK compares prevResult with the kernel. Every ADD step is undone if a later one fails.
 import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus } from "../cni/delegate";
-import { CniError, ErrCode, wrapError } from "../cni/errors";
+import { CniError, ErrCode, errorText, step } from "../cni/errors";
 import type { CmdArgs, DNS, Interface, Plugin, Result } from "../cni/types";
 import { ALL_VERSIONS, convertResult } from "../cni/version";
 import { formatIP, parseCIDR } from "../ipam/ip";
 import { listAddrs } from "../netlink/addr";
-import { AF_UNSPEC, ENOENT, RT_TABLE_MAIN } from "../netlink/constants";
+import { AF_UNSPEC, RT_TABLE_MAIN } from "../netlink/constants";
 import { createLink, deleteLink, linkByIndex, linkByName, renameLink, setLinkUp, type Link } from "../netlink/link";
-import { openNetns, withNetns } from "../netlink/netns";
-import { libc, SyscallError } from "../netlink/libc";
+import { withNetns } from "../netlink/netns";
+import { libc } from "../netlink/libc";
 import { sameKey } from "../netlink/key";
 import { listRoutes } from "../netlink/route";
 import { NetlinkSocket } from "../netlink/socket";
 import { configureInterface } from "./configure";
+import { openPodNetns, openPodSocketForDel, withSocket } from "./pod";
 import { hasNexthop } from "./nexthops";
 import { planRoutes, type Ecmp } from "./plan";
 import { detachSharedRoutes } from "./routes";
@@ -37,16 +38,6 @@ export interface AttachConf {
   noMasterCheck?: boolean;
 }
 
-/** Runs `fn` with a socket in the namespace at `path` (or the current one), always closed after. */
-export function withSocket<T>(path: string | undefined, fn: (sock: NetlinkSocket) => T): T {
-  const sock = NetlinkSocket.open(path);
-  try {
-    return fn(sock);
-  } finally {
-    sock.close();
-  }
-}
-
 /**
  * The device of the first main-table default route, as upstream picks a master. A multipath
  * default has no top-level device: its first nexthop's device is used (upstream fails there).
@@ -56,27 +47,6 @@ export function defaultRouteLink(sock: NetlinkSocket): string {
   const link = def && linkByIndex(sock, def.nexthops[0].ifindex);
   if (!link) throw new CniError(ErrCode.Internal, "no default route interface found");
   return link.name;
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-/** Runs a step; a failure is reported as "<step>: <error>", keeping a CniError's code. */
-function step<T>(what: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    throw wrapError(what, e);
-  }
-}
-
-function openPodNetns(netns: string): number {
-  try {
-    return openNetns(netns);
-  } catch (e) {
-    throw new CniError(ErrCode.Internal, `failed to open netns "${netns}": ${errorText(e)}`);
-  }
 }
 
 function tmpName(): string {
@@ -170,13 +140,8 @@ export function attachAdd(conf: AttachConf, args: CmdArgs): Result {
 export function attachDel(conf: Pick<AttachConf, "ipamType">, args: CmdArgs): void {
   if (conf.ipamType) delegateDel(conf.ipamType, args);
   if (!args.netns) return;
-  let pod: NetlinkSocket;
-  try {
-    pod = NetlinkSocket.open(args.netns);
-  } catch (e) {
-    if (e instanceof SyscallError && e.errno === ENOENT) return;
-    throw new CniError(ErrCode.Internal, `failed to open netns "${args.netns}": ${errorText(e)}`);
-  }
+  const pod = openPodSocketForDel(args.netns);
+  if (!pod) return;
   try {
     const link = linkByName(pod, args.ifname);
     if (!link) return;

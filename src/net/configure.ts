@@ -1,7 +1,8 @@
 // nexthop's ConfigureIface: addresses, IPv6 sysctls, link up, DAD wait, then routes as nexthop
 // sets. Runs with a socket opened inside the pod's namespace; every change is recorded in the
 // undo log so a failed ADD leaves the namespace as it was.
-import { CniError, ErrCode, wrapError } from "../cni/errors";
+import { CniError, ErrCode, errorText, step } from "../cni/errors";
+import { writeStderr } from "../cni/skel";
 import type { Result } from "../cni/types";
 import { addAddr } from "../netlink/addr";
 import { RTNLGRP_IPV6_IFADDR } from "../netlink/constants";
@@ -25,21 +26,13 @@ function enableIpv6(ifname: string): void {
     try {
       old = readSysctl(key);
     } catch (e) {
-      console.error(`ipam: failed to read sysctl ${key}: ${e instanceof Error ? e.message : e}`);
+      writeStderr(`ipam: failed to read sysctl ${key}: ${errorText(e)}\n`);
       continue;
     }
     if (old === "0") continue;
-    try {
-      writeSysctl(key, "0");
-    } catch (e) {
-      throw wrapError(`failed to enable IPv6 for interface "${dev}" (${key}=${old})`, e);
-    }
+    step(`failed to enable IPv6 for interface "${dev}" (${key}=${old})`, () => writeSysctl(key, "0"));
   }
-  try {
-    writeSysctl(`net/ipv6/conf/${ifname}/keep_addr_on_down`, "1");
-  } catch (e) {
-    throw wrapError(`failed to enable keep_addr_on_down for interface "${ifname}"`, e);
-  }
+  step(`failed to enable keep_addr_on_down for interface "${ifname}"`, () => writeSysctl(`net/ipv6/conf/${ifname}/keep_addr_on_down`, "1"));
 }
 
 function routeText(w: RouteWrite, ifname: string): string {
@@ -82,30 +75,14 @@ export function configureInterface(netns: string, sock: NetlinkSocket, ifname: s
         withNetns(netns, () => enableIpv6(ifname));
         ipv6Ready = true;
       }
-      try {
-        addAddr(sock, link.index, formatIP(cidr.ip), cidr.prefix);
-      } catch (e) {
-        throw wrapError(`failed to add IP addr ${ip.address} to "${ifname}"`, e);
-      }
+      step(`failed to add IP addr ${ip.address} to "${ifname}"`, () => addAddr(sock, link.index, formatIP(cidr.ip), cidr.prefix));
     }
-    try {
-      setLinkUp(sock, link.index);
-    } catch (e) {
-      throw wrapError(`failed to set "${ifname}" UP`, e);
-    }
+    step(`failed to set "${ifname}" UP`, () => setLinkUp(sock, link.index));
     if (notify) {
-      try {
-        waitForDad(sock, notify, link.index, ifname);
-      } catch (e) {
-        throw wrapError(`failed to settle addresses for "${ifname}"`, e);
-      }
+      step(`failed to settle addresses for "${ifname}"`, () => waitForDad(sock, notify, link.index, ifname));
     }
     for (const w of writes) {
-      try {
-        installRoute(sock, w, log);
-      } catch (e) {
-        throw wrapError(`failed to add route '${routeText(w, ifname)}'`, e);
-      }
+      step(`failed to add route '${routeText(w, ifname)}'`, () => installRoute(sock, w, log));
     }
   } finally {
     notify?.close();
