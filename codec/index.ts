@@ -10,17 +10,19 @@ import {
   ST_NH_BASE, ST_NH_COUNT, ST_LINK_BASE, ST_LINK_COUNT, ST_ADDR_BASE, ST_ADDR_COUNT, ST_RECV,
   ST_REQUEST, ST_SCRATCH, ST_SCRATCH_NH, RECV_SIZE, REQUEST_SIZE, SCRATCH_NH_CAP, STATUS_MORE,
   STATUS_DONE, STATUS_ERROR, STATUS_ACK, STATUS_MALFORMED, STATUS_NO_MEMORY,
+  NEIGH_ROW, ST_NEIGH_BASE, ST_NEIGH_COUNT,
 } from "./layout";
 import {
   NLMSG_HDRLEN, NLMSG_ERROR, NLMSG_DONE, NLM_F_REQUEST, NLM_F_DUMP, NLM_F_DUMP_INTR, RTM_NEWLINK,
   RTM_GETLINK, RTM_NEWADDR, RTM_GETADDR, RTM_NEWROUTE, RTM_GETROUTE, RTMSG_LEN, IFINFOMSG_LEN,
-  IFADDRMSG_LEN,
+  IFADDRMSG_LEN, RTM_NEWNEIGH, RTM_GETNEIGH, NDMSG_LEN,
 } from "./kernel";
 import { align4, emitStart, wp, wfail, putZero } from "./attr";
 import { state, st, stSet, initRegions, rowAt } from "./tables";
 import { parseRoute, emitRoute } from "./route";
 import { parseLink, emitLink } from "./link";
 import { parseAddr, emitAddr } from "./addr";
+import { parseNeigh, emitNeigh } from "./neigh";
 import { beginParse, parseError, parseDone } from "./error";
 
 // Allocates every region and the initial tables (once); returns the state block's address,
@@ -35,6 +37,7 @@ export function reset(): void {
   stSet(ST_NH_COUNT, 0);
   stSet(ST_LINK_COUNT, 0);
   stSet(ST_ADDR_COUNT, 0);
+  stSet(ST_NEIGH_COUNT, 0);
   stSet(ST_STATUS, <u32>STATUS_MORE);
   stSet(ST_ERROR_CODE, 0);
   stSet(ST_ERROR_SEQ, 0);
@@ -82,6 +85,8 @@ export function parse(len: u32): i32 {
         r = parseLink(p, mlen);
       } else if (type >= RTM_NEWADDR && type <= RTM_GETADDR) {
         r = parseAddr(p, mlen);
+      } else if (type >= RTM_NEWNEIGH && type <= RTM_GETNEIGH) {
+        r = parseNeigh(p, mlen);
       }
     }
     if (r == STATUS_MALFORMED || r == STATUS_NO_MEMORY) {
@@ -127,6 +132,12 @@ export function encodeAddr(): u32 {
   return finish();
 }
 
+export function encodeNeigh(): u32 {
+  startRequest();
+  emitNeigh(<usize>st(ST_SCRATCH));
+  return finish();
+}
+
 // ---- re-emit a parsed row (0 when `i` is not a row) ----
 
 export function reencodeRoute(i: u32): u32 {
@@ -150,13 +161,21 @@ export function reencodeAddr(i: u32): u32 {
   return finish();
 }
 
-// RTM_GETROUTE / RTM_GETLINK / RTM_GETADDR dump request: NLM_F_REQUEST|NLM_F_DUMP and the
+export function reencodeNeigh(i: u32): u32 {
+  if (i >= st(ST_NEIGH_COUNT)) return 0;
+  startRequest();
+  emitNeigh(rowAt(ST_NEIGH_BASE, NEIGH_ROW, <usize>i));
+  return finish();
+}
+
+// RTM_GETROUTE / RTM_GETLINK / RTM_GETADDR / RTM_GETNEIGH dump request: NLM_F_REQUEST|NLM_F_DUMP and the
 // family's struct zeroed except its family byte. 0 for any other type.
 export function encodeDump(type: u32, seq: u32, family: u32): u32 {
   let hdr: usize = 0;
   if (type == RTM_GETROUTE) hdr = RTMSG_LEN;
   else if (type == RTM_GETLINK) hdr = IFINFOMSG_LEN;
   else if (type == RTM_GETADDR) hdr = IFADDRMSG_LEN;
+  else if (type == RTM_GETNEIGH) hdr = NDMSG_LEN;
   else return 0;
   startRequest();
   const m = putZero(NLMSG_HDRLEN + hdr);

@@ -89,3 +89,16 @@ export const IFA_CACHEINFO: u16 = 6;
 export const IFA_FLAGS: u16 = 8;
 export const IFA_PROTO: u16 = 11;
 export const IFA_CACHEINFO_LEN: usize = 16; // struct ifa_cacheinfo
+
+// ---- neighbours: struct ndmsg (12 bytes) and NDA_* (linux/neighbour.h) ----
+export const RTM_NEWNEIGH: u16 = 28;
+export const RTM_DELNEIGH: u16 = 29;
+export const RTM_GETNEIGH: u16 = 30;
+export const NDMSG_LEN: usize = 12; // { u8 family; u8 pad1; u16 pad2; i32 ifindex; u16 state; u8 flags; u8 type }
+export const NDA_DST: u16 = 1;
+export const NDA_LLADDR: u16 = 2;
+export const NDA_CACHEINFO: u16 = 3;
+export const NDA_PROBES: u16 = 4;
+export const NDA_PROTOCOL: u16 = 12;
+export const NDA_FLAGS_EXT: u16 = 15;
+export const NDA_CACHEINFO_LEN: usize = 16; // struct nda_cacheinfo

@@ -124,6 +124,29 @@ export const AD_HAS_FLAGS = 16;
 export const AD_HAS_CACHEINFO = 32;
 export const AD_HAS_PROTO = 64;
 
+// ---- neighbour row: struct ndmsg + attributes (codec/neigh.ts) ----
+export const ND_FAMILY = 12; // u8 ndm_family
+export const ND_INDEX = 16; // i32 ndm_ifindex
+export const ND_STATE = 20; // u16 ndm_state (NUD_*)
+export const ND_FLAGS = 22; // u8 ndm_flags (NTF_*)
+export const ND_TYPE = 23; // u8 ndm_type
+export const ND_PRESENT = 24; // u32 bitmask of ND_HAS_*
+export const ND_DST = 28; // 16 bytes NDA_DST
+export const ND_LLADDR_LEN = 44; // u8
+export const ND_PROTOCOL = 45; // u8 NDA_PROTOCOL
+export const ND_LLADDR = 48; // 32 bytes NDA_LLADDR
+export const ND_PROBES = 80; // u32 NDA_PROBES
+export const ND_CACHEINFO = 84; // 16 bytes struct nda_cacheinfo
+export const ND_FLAGS_EXT = 100; // u32 NDA_FLAGS_EXT (NTF_EXT_*)
+export const NEIGH_ROW = 104;
+
+export const ND_HAS_DST = 1;
+export const ND_HAS_LLADDR = 2;
+export const ND_HAS_PROBES = 4;
+export const ND_HAS_CACHEINFO = 8;
+export const ND_HAS_PROTOCOL = 16;
+export const ND_HAS_FLAGS_EXT = 32;
+
 // ---- parse status (exported global `status` after parse()) ----
 export const STATUS_MORE = 0; // datagram consumed, dump continues
 export const STATUS_DONE = 1; // NLMSG_DONE seen
@@ -169,10 +192,14 @@ export const ST_SCRATCH_NH = 92; // u32 address of the scratch nexthop rows (SCR
 export const ST_EXTACK = 96; // u32 address of the extack message buffer (EXTACK_CAP bytes)
 export const ST_HEAP_TOP = 100; // u32 end of the bump-allocated heap
 export const ST_GROWS = 104; // u32 number of table moves since init (tests, diagnostics)
-export const STATE_SIZE = 108;
+export const ST_NEIGH_BASE = 108;
+export const ST_NEIGH_COUNT = 112;
+export const ST_NEIGH_CAP = 116;
+export const STATE_SIZE = 120;
 
 // initial table capacities (rows); a full table doubles and moves to the end of the heap
 export const ROUTE_CAP_INIT = 256;
 export const NH_CAP_INIT = 512;
 export const LINK_CAP_INIT = 64;
 export const ADDR_CAP_INIT = 64;
+export const NEIGH_CAP_INIT = 32;

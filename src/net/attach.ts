@@ -17,6 +17,7 @@ import { NetlinkSocket } from "../netlink/socket";
 import { configureInterface } from "./configure";
 import { openPodNetns, openPodSocketForDel, withSocket } from "./pod";
 import { hasNexthop } from "./nexthops";
+import { applyMultipath, checkMultipath, holderId, releaseMultipath, type MultipathConf } from "./multipath";
 import { planRoutes, type Ecmp } from "./plan";
 import { detachSharedRoutes } from "./routes";
 import { writeSysctl } from "./sysctl";
@@ -34,6 +35,8 @@ export interface AttachConf {
   dns?: DNS;
   ecmp: Ecmp;
   prevResult?: Result;
+  /** The `multipath` option (src/net/multipath.ts), undefined when absent. */
+  multipath?: MultipathConf;
   /** CHECK only: no master to verify (ipvlan's CHECK, like upstream's, does not default one). */
   noMasterCheck?: boolean;
 }
@@ -116,6 +119,11 @@ export function attachAdd(conf: AttachConf, args: CmdArgs): Result {
         }
       });
       configureInterface(args.netns, pod, args.ifname, result, conf.ecmp, log);
+      if (conf.multipath) {
+        const writes = planRoutes(result, args.ifname, link.index, conf.ecmp);
+        const target = { netns: args.netns, sock: pod, ifname: args.ifname, ifindex: link.index, holder: holderId(args.containerId, args.ifname), writes };
+        applyMultipath(conf.multipath, target, log);
+      }
     } else {
       step(`failed to set "${args.ifname}" UP`, () => setLinkUp(pod, link.index));
     }
@@ -144,6 +152,8 @@ export function attachDel(conf: Pick<AttachConf, "ipamType">, args: CmdArgs): vo
   if (!pod) return;
   try {
     const link = linkByName(pod, args.ifname);
+    // The device takes its managed neighbour entries along; the pod-wide values are released here.
+    releaseMultipath(args.netns, pod, holderId(args.containerId, args.ifname));
     if (!link) return;
     step(`failed to remove the nexthops of "${args.ifname}" from shared routes`, () => detachSharedRoutes(pod, link.index));
     step(`failed to delete "${args.ifname}"`, () => deleteLink(pod, link.index));
@@ -189,6 +199,9 @@ export function attachCheck(conf: AttachConf, args: CmdArgs, checkLink: (link: L
         ErrCode.Internal,
         `Expected Route ${w.set.key.dst} (table ${w.set.key.table}) via [${text(want)}] dev ${args.ifname}, kernel has [${text(held)}]`,
       );
+    }
+    if (conf.multipath) {
+      checkMultipath(conf.multipath, { netns: args.netns, sock: pod, ifname: args.ifname, ifindex: link.index, holder: holderId(args.containerId, args.ifname), writes });
     }
   });
 }

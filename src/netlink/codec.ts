@@ -106,7 +106,7 @@ export interface AddrSpec {
   flags?: number;
 }
 
-interface Exports {
+export interface Exports {
   memory: WebAssembly.Memory;
   init(): number;
   reset(): void;
@@ -118,6 +118,8 @@ interface Exports {
   reencodeLink(i: number): number;
   reencodeAddr(i: number): number;
   encodeDump(type: number, seq: number, family: number): number;
+  encodeNeigh(): number;
+  reencodeNeigh(i: number): number;
 }
 
 const utf8 = new TextDecoder();
@@ -269,6 +271,11 @@ export class Codec {
   /** How many times a table moved to a larger region since instantiation. */
   tableMoves(): number {
     return this.stateWord(L.ST_GROWS);
+  }
+
+  /** @internal The module's exports, for message families read outside this file (./neigh.ts). */
+  wasm(): Exports {
+    return this.ex();
   }
 
   /** The WebAssembly memory (tests and diagnostics). */

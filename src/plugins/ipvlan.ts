@@ -7,6 +7,7 @@ import { dnsSchema, ecmpSchema, parseConfig } from "../cni/schema";
 import type { CmdArgs } from "../cni/types";
 import { parsePrevResult } from "../cni/version";
 import { IPVLAN_MODE_L2, IPVLAN_MODE_L3, IPVLAN_MODE_L3S } from "../netlink/constants";
+import { multipathConf, multipathSchema } from "../net/multipath";
 import { interfacePlugin, type AttachConf } from "../net/attach";
 
 const modes: Record<string, number> = { "": IPVLAN_MODE_L2, l2: IPVLAN_MODE_L2, l3: IPVLAN_MODE_L3, l3s: IPVLAN_MODE_L3S };
@@ -19,10 +20,11 @@ const schema = z.looseObject({
   ipam: z.optional(z.looseObject({ type: z.optional(z.string()) })),
   dns: z.optional(dnsSchema),
   ecmp: ecmpSchema,
+  multipath: multipathSchema,
 });
 
 function load(args: CmdArgs, forCheck: boolean): AttachConf {
-  const c = parseConfig(schema, canonicalKeys(args.config, ["master", "mode", "mtu", "linkInContainer", "ipam", "dns", "ecmp"]));
+  const c = parseConfig(schema, canonicalKeys(args.config, ["master", "mode", "mtu", "linkInContainer", "ipam", "dns", "ecmp", "multipath"]));
   const mode = modes[c.mode ?? ""];
   if (mode === undefined) throw new CniError(ErrCode.InvalidNetworkConfig, `unknown ipvlan mode: "${c.mode}"`);
   const prevResult = parsePrevResult(args.config);
@@ -39,7 +41,7 @@ function load(args: CmdArgs, forCheck: boolean): AttachConf {
   }
   return {
     kind: "ipvlan", master, mode, mtu: c.mtu ?? 0, linkInContainer: c.linkInContainer ?? false,
-    ipamType: c.ipam?.type ?? "", dns: c.dns, ecmp: c.ecmp ?? "merge", prevResult,
+    ipamType: c.ipam?.type ?? "", dns: c.dns, ecmp: c.ecmp ?? "merge", multipath: multipathConf(c.multipath), prevResult,
     noMasterCheck: forCheck && !master,
   };
 }

@@ -10,6 +10,7 @@ import {
   MACVLAN_MODE_BRIDGE, MACVLAN_MODE_PASSTHRU, MACVLAN_MODE_PRIVATE, MACVLAN_MODE_VEPA,
 } from "../netlink/constants";
 import { parseMac } from "../netlink/link";
+import { multipathConf, multipathSchema } from "../net/multipath";
 import { interfacePlugin, type AttachConf } from "../net/attach";
 
 const modes: Record<string, number> = {
@@ -26,6 +27,7 @@ const schema = z.looseObject({
   ipam: z.optional(z.looseObject({ type: z.optional(z.string()) })),
   dns: z.optional(dnsSchema),
   ecmp: ecmpSchema,
+  multipath: multipathSchema,
   runtimeConfig: z.optional(z.looseObject({ mac: z.optional(z.string()) })),
 });
 
@@ -36,7 +38,7 @@ function macFrom(s: string): Uint8Array {
 }
 
 function load(args: CmdArgs): AttachConf {
-  const c = parseConfig(schema, canonicalKeys(args.config, ["master", "mode", "mtu", "mac", "linkInContainer", "ipam", "dns", "ecmp", "runtimeConfig"]));
+  const c = parseConfig(schema, canonicalKeys(args.config, ["master", "mode", "mtu", "mac", "linkInContainer", "ipam", "dns", "ecmp", "multipath", "runtimeConfig"]));
   const mode = modes[c.mode ?? ""];
   if (mode === undefined) throw new CniError(ErrCode.InvalidNetworkConfig, `unknown macvlan mode: "${c.mode}"`);
   let mac = c.mac;
@@ -45,7 +47,7 @@ function load(args: CmdArgs): AttachConf {
   if (c.runtimeConfig?.mac) mac = c.runtimeConfig.mac;
   return {
     kind: "macvlan", master: c.master || undefined, mode, mtu: c.mtu ?? 0, mac: mac ? macFrom(mac) : undefined,
-    linkInContainer: c.linkInContainer ?? false, ipamType: c.ipam?.type ?? "", dns: c.dns, ecmp: c.ecmp ?? "merge",
+    linkInContainer: c.linkInContainer ?? false, ipamType: c.ipam?.type ?? "", dns: c.dns, ecmp: c.ecmp ?? "merge", multipath: multipathConf(c.multipath),
     prevResult: parsePrevResult(args.config),
   };
 }
