@@ -5,7 +5,7 @@ import { CniError, ErrCode, errorText, step } from "../cni/errors";
 import { writeStderr } from "../cni/skel";
 import type { Result } from "../cni/types";
 import { addAddr } from "../netlink/addr";
-import { RTNLGRP_IPV6_IFADDR } from "../netlink/constants";
+import { AF_INET6, RTNLGRP_IPV6_IFADDR } from "../netlink/constants";
 import { linkByName, setLinkUp } from "../netlink/link";
 import { withNetns } from "../netlink/netns";
 import { effectiveMetric } from "../netlink/key";
@@ -64,7 +64,10 @@ export function configureInterface(netns: string, sock: NetlinkSocket, ifname: s
     }
     if (!parseCIDR(ip.address)) throw new CniError(ErrCode.InvalidNetworkConfig, `ips: invalid CIDR "${ip.address}"`);
   }
-  const settle = defaultGateways(result, ifname).v6 !== undefined;
+  // Routes wait for DAD whenever IPv6 routes go through the interface, not only with a gateway on
+  // an address: a route that exists while the address is tentative sends flows out of this
+  // interface with another interface's source address (docs/multipath.md §6).
+  const settle = defaultGateways(result, ifname).v6 !== undefined || writes.some((w) => w.set.key.family === AF_INET6);
   // Joined before any address exists, so no DAD notification can be missed.
   const notify = settle ? NetlinkSocket.open(netns, [RTNLGRP_IPV6_IFADDR]) : undefined;
   try {

@@ -226,3 +226,59 @@ describe("config, CHECK and DEL", () => {
     expect(existsSync(stateFile(t))).toBe(false);
   });
 });
+
+describe("source address of flows leaving via net1 (joined IPv6 defaults)", () => {
+  const ETH0_6 = "2001:db8:77:2::10";
+  const ETH0_4 = "10.77.2.10";
+  /** Packets that reached the destination through r1/r2 (net1) carrying eth0's address. */
+  const wrongVia = (flows: ReturnType<typeof flowsOf>, eth0: string, from = -Infinity, to = Infinity) =>
+    flows.flat().filter((a) => a[1] !== "d0" && a[2] === eth0 && a[0] >= from && a[0] < to).length;
+  const dad = (t: Topology) =>
+    sh(["ip", "netns", "exec", t.pod.name, "sysctl", "-qw", "net.ipv6.conf.default.accept_dad=1", "net.ipv6.conf.default.dad_transmits=3", "net.ipv4.fib_multipath_hash_policy=1", "net.ipv6.fib_multipath_hash_policy=1"]);
+
+  test("kernel (6.18): while net1's addresses are tentative, flows hashed to its IPv6 siblings are lost, none leaves with eth0's source", async () => {
+    topo = buildTopology({ eth0: true });
+    const t = topo;
+    dad(t);
+    sh(["ip", "link", "add", `${t.parent}m`, "link", t.parent, "netns", t.pod.name, "type", "macvlan", "mode", "bridge"]);
+    const p = (...a: string[]) => sh(["ip", "-n", t.pod.name, ...a]);
+    p("link", "set", `${t.parent}m`, "name", "net1");
+    p("addr", "add", "10.77.1.10/24", "dev", "net1");
+    p("addr", "add", "2001:db8:77:1::10/64", "dev", "net1");
+    p("link", "set", "net1", "up");
+    p("route", "replace", "default", "nexthop", "via", "10.77.2.1", "dev", "eth0", "nexthop", "via", GW4[0], "dev", "net1", "nexthop", "via", GW4[1], "dev", "net1");
+    for (const gw of GW6) p("-6", "route", "append", "default", "via", gw, "dev", "net1");
+    const traffic = await startTraffic(t, { seconds: 6, rate: 10 });
+    const { flows } = await traffic.done;
+    const addr = (ipJson(["-6", "addr", "show", "dev", "net1", "scope", "global"], t.pod.name) as any[])[0].addr_info[0];
+    expect(addr.tentative).toBeUndefined();
+    const v6 = flowsOf(flows, "v6");
+    const first = Math.min(...v6.flat().map((a) => a[0]));
+    const early = wrongVia(v6, ETH0_6, first, first + 1.5);
+    const late = wrongVia(v6, ETH0_6, first + 4.5);
+    const earlyNet1 = spread(v6, first, first + 1.5);
+    const lateNet1 = spread(v6, first + 4.5);
+    console.log(`tentative net1 address (DAD, 3 probes): first 1.5 s flows per router r0/r1/r2 ${earlyNet1.join("/")}, after DAD ${lateNet1.join("/")}; packets via net1 with eth0's source: IPv6 ${early} early, ${late} late, IPv4 ${wrongVia(flowsOf(flows, "v4"), ETH0_4)}`);
+    expect(earlyNet1[1] + earlyNet1[2]).toBe(0);
+    // The gateways' neighbour entries failed while the address was tentative, and nothing
+    // probes them again: IPv6 keeps avoiding net1's siblings after DAD (no failback without failover).
+    expect(lateNet1[1] + lateNet1[2]).toBe(0);
+    expect(early + late).toBe(0);
+    expect(wrongVia(flowsOf(flows, "v4"), ETH0_4)).toBe(0);
+  }, 30000);
+
+  test("plugin: routes wait for DAD, so no flow leaves via net1 with eth0's source", async () => {
+    topo = buildTopology({ eth0: true });
+    const t = topo;
+    dad(t);
+    const c = conf(t, { hashPolicy: "l4" }, true);
+    add(t, c);
+    const traffic = await startTraffic(t, { seconds: 2, rate: 10 });
+    const { flows } = await traffic.done;
+    const v6 = flowsOf(flows, "v6");
+    expect(spread(v6)[1] + spread(v6)[2]).toBeGreaterThan(0);
+    expect(wrongVia(v6, ETH0_6)).toBe(0);
+    expect(wrongVia(flowsOf(flows, "v4"), ETH0_4)).toBe(0);
+    expect(cni(t, "DEL", c).exitCode).toBe(0);
+  }, 30000);
+});
