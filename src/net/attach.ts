@@ -17,7 +17,7 @@ import { NetlinkSocket } from "../netlink/socket";
 import { configureInterface } from "./configure";
 import { openPodNetns, openPodSocketForDel, withSocket } from "./pod";
 import { hasNexthop } from "./nexthops";
-import { applyMultipath, checkMultipath, holderId, releaseMultipath, type MultipathConf } from "./multipath";
+import { applyMultipath, checkMultipath, holderId, releaseMultipath, withOwnMetric, type MultipathConf } from "./multipath";
 import { planRoutes, type Ecmp } from "./plan";
 import { detachSharedRoutes } from "./routes";
 import { writeSysctl } from "./sysctl";
@@ -109,6 +109,7 @@ export function attachAdd(conf: AttachConf, args: CmdArgs): Result {
     } else if (conf.prevResult?.ips?.length) {
       result = { ...conf.prevResult, cniVersion: "1.1.0", interfaces: [iface], ips: conf.prevResult.ips.map((ip) => ({ ...ip, interface: 0 })) };
     }
+    if (conf.multipath?.metric !== undefined) result = { ...result, routes: withOwnMetric(result.routes, conf.multipath) };
     if (result.ips?.length) {
       withNetns(args.netns, () => {
         // Gratuitous ARP / unsolicited NA on up and on address changes, as upstream; best effort.

@@ -49,6 +49,7 @@ export const multipathSchema = z.optional(
     hashFields: z.optional(z.array(z.enum(fieldNames)).check(z.minLength(1))),
     failover: z.optional(z.boolean()),
     failoverMs: z.optional(z.number().check(z.int(), z.minimum(FAILOVER_MS_MIN), z.maximum(FAILOVER_MS_MAX))),
+    metric: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(0xffffffff))),
   }),
 );
 
@@ -60,6 +61,8 @@ export interface MultipathConf {
   /** true: use_neigh=1, managed entries, timers; false: use_neigh=0 claimed; undefined: left alone. */
   failover?: boolean;
   failoverMs: number;
+  /** The metric of this interface's routes that give none: keeps them out of other interfaces' routes. */
+  metric?: number;
 }
 
 function invalid(msg: string): CniError {
@@ -78,7 +81,7 @@ export function multipathConf(raw: z.infer<typeof multipathSchema>): MultipathCo
     throw invalid(`failed to load netconf: multipath.failoverMs: needs "failover": true (got failover ${JSON.stringify(raw.failover ?? null)})`);
   }
   const fields = raw.hashFields?.reduce((m, f) => m | HASH_FIELDS[f], 0);
-  return { hashPolicy: policy, hashFields: fields, failover: raw.failover, failoverMs: raw.failoverMs ?? FAILOVER_MS_DEFAULT };
+  return { hashPolicy: policy, hashFields: fields, failover: raw.failover, failoverMs: raw.failoverMs ?? FAILOVER_MS_DEFAULT, metric: raw.metric };
 }
 
 // ---- the neighbour timers -------------------------------------------------------------------
@@ -311,6 +314,16 @@ export function removeManagedNeighbours(sock: NetlinkSocket, ifindex: number): v
       if (n.flagsExt & NTF_EXT_MANAGED) ignoreMissing(() => deleteNeighbour(sock, family, ifindex, n.dst));
     }
   }
+}
+
+/**
+ * `metric`: routes of the interface's result that name no priority get this one, so they form
+ * their own nexthop set instead of joining another interface's route with the same destination
+ * (docs/multipath.md §6). Returns the routes to install (and report).
+ */
+export function withOwnMetric<T extends { priority?: number }>(routes: readonly T[] | undefined, conf: MultipathConf | undefined): T[] | undefined {
+  if (!routes || conf?.metric === undefined) return routes as T[] | undefined;
+  return routes.map((r) => (r.priority === undefined ? { ...r, priority: conf.metric } : r));
 }
 
 // ---- the plugin's three entry points --------------------------------------------------------
