@@ -4,6 +4,7 @@
 //   1. cold start: `static` VERSION, whole process, nexthop vs /usr/lib/cni/static
 //   2. dump+parse of a 100 000-route table, in-process: raw recv loop vs NetlinkSocket+codec
 //   3. macvlan+static ADD / CHECK / DEL, DAD off (N=20) and DAD on (N=5), plus the kernel's DAD
+//   4. multipath failover / failback with real flows (test/bench/failover.ts; N=3 per configuration)
 //
 // Measured the way ../shared/reference/peers.md measured the Go plugins: whole processes under a
 // small C timer (test/bench/timer.c, compiled here: fork -> execvp -> wait4, CLOCK_MONOTONIC wall,
@@ -17,7 +18,7 @@
 // samples to test-results/bench.json.
 //
 // Environment: NEXTHOP_BENCH_QUICK=1 divides every N by 4 (for trying the harness out);
-// NEXTHOP_BENCH_ONLY=cold,dump,cni,dad picks sections; NEXTHOP_BENCH_GO_DIR (default /usr/lib/cni)
+// NEXTHOP_BENCH_ONLY=cold,dump,cni,dad,failover picks sections; NEXTHOP_BENCH_GO_DIR (default /usr/lib/cni)
 // is where the Go peers are looked for (a missing peer is reported loudly, nexthop runs alone).
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
@@ -30,11 +31,13 @@ import { check, errno, libc, SyscallError } from "../../src/netlink/libc";
 import { withNetns } from "../../src/netlink/netns";
 import { NetlinkSocket } from "../../src/netlink/socket";
 
+import { benchFailover, failoverTable, FAILOVER_WINDOWS } from "./failover";
+
 const ROOT = join(import.meta.dir, "../..");
 const DIST = join(ROOT, "dist/nexthop");
 const GO_DIR = process.env.NEXTHOP_BENCH_GO_DIR ?? "/usr/lib/cni"; // Debian's containernetworking-plugins
 const QUICK = process.env.NEXTHOP_BENCH_QUICK === "1";
-const ONLY = new Set((process.env.NEXTHOP_BENCH_ONLY ?? "cold,dump,cni,dad").split(",").map((s) => s.trim()));
+const ONLY = new Set((process.env.NEXTHOP_BENCH_ONLY ?? "cold,dump,cni,dad,failover").split(",").map((s) => s.trim()));
 const n = (full: number, min = 2) => (QUICK ? Math.max(min, Math.ceil(full / 4)) : full);
 
 const N_COLD = n(40);
@@ -701,6 +704,20 @@ async function benchCniDad(): Promise<void> {
   raw.kernelDad = k;
 }
 
+async function benchMultipath(): Promise<void> {
+  const N = n(3, 1);
+  const w = FAILOVER_WINDOWS;
+  section(`4. multipath failover / failback, real UDP flows (${w.flows} per family, ${w.rate} pkt/s; router down for ${w.hold} s; N=${N} per configuration)`);
+  const rows = await benchFailover(N);
+  const table = mdTable(["configuration", "family", "n", `failover: median (runs)`, `failback: median (runs)`], failoverTable(rows));
+  say(consoleTable(table));
+  md.push(`### multipath failover / failback (test/bench/failover.ts), N=${N}`, "", table, "",
+    `- failover: from router 1's link going down until the last of its flows reached the destination through router 2; ` +
+      `failback: from its return until the last of them came back to it; "never" = not within the ${w.hold} s / ${w.after} s window. ` +
+      `No Go peer: the upstream plugins offer neither.`, "");
+  raw.failover = rows;
+}
+
 // ------------------------------------------------------------------------------------------------
 
 function machine(): { date: string; nproc: string; kernel: string; cpu: string; bun: string; go: string; commit: string; size: string } {
@@ -751,6 +768,8 @@ async function main(): Promise<number> {
       if (ONLY.has("dad")) await guard("macvlan DAD on", benchCniDad);
     }
   }
+
+  if (ONLY.has("failover")) await guard("multipath failover", benchMultipath);
 
   section("targets");
   const tt = mdTable(["section", "what", "measured", "target", ""], targets.map((t) => [t.section, t.what, t.value, t.target, `**${mark(t.pass)}**`]));

@@ -135,6 +135,22 @@ describe("failover, with traffic", () => {
 });
 
 describe("config, CHECK and DEL", () => {
+  test("kernel: a carrier flap of the master flushes the managed entries; CHECK reports it", () => {
+    topo = buildTopology();
+    const t = topo;
+    const c = conf(t, { failover: true });
+    const result = add(t, c);
+    const managed = () => (ipJson(["neigh", "show", "dev", "net1"], t.pod.name) as any[]).filter((n) => "managed" in n).map((n) => n.dst).sort();
+    expect(managed()).toEqual([...GW4, ...GW6].sort());
+    sh(["ip", "link", "set", t.parent, "down"]);
+    sh(["ip", "link", "set", t.parent, "up"]);
+    expect(managed()).toEqual([]);
+    const r = cni(t, "CHECK", { ...c, prevResult: result });
+    expect(r.exitCode).toBe(1);
+    expect(r.json.msg).toBe(`multipath.failover: no managed neighbour entry for gateway ${GW4[0]} on "net1"`);
+    expect(cni(t, "DEL", c).exitCode).toBe(0);
+  });
+
   test("bad input names the field and the value; nothing is left in the pod", () => {
     topo = buildTopology();
     const t = topo;
