@@ -14,7 +14,7 @@ const AFTER_S = 6;
 export interface FailoverRow {
   config: string;
   family: "v4" | "v6";
-  runs: { failover?: number; failback?: number; affected: number }[];
+  runs: { failover?: number; failback?: number; affected: number; blackholed: number }[];
 }
 
 const CONFIGS: [string, unknown][] = [
@@ -23,7 +23,7 @@ const CONFIGS: [string, unknown][] = [
   ["failover, failoverMs 6000", { hashPolicy: "l4", failover: true, failoverMs: 6000 }],
 ];
 
-async function oneRun(bin: string, mp: unknown): Promise<Record<"v4" | "v6", { failover?: number; failback?: number; affected: number }>> {
+async function oneRun(bin: string, mp: unknown): Promise<Record<"v4" | "v6", FailoverRow["runs"][number]>> {
   const t = buildTopology();
   try {
     const config = { cniVersion: "1.1.0", name: "nh-bench-mp", type: "macvlan", master: t.parent, multipath: mp, ipam: net1Ipam(false) };
@@ -36,13 +36,15 @@ async function oneRun(bin: string, mp: unknown): Promise<Record<"v4" | "v6", { f
     const up = routerLink(t, 1, "up");
     const { flows } = await traffic.done;
     runCni({ dir: bin, plugin: "macvlan", command: "DEL", config, netns: t.pod.path, ifname: "net1", containerId: "nh-bench-mp" });
-    const out = {} as Record<"v4" | "v6", { failover?: number; failback?: number; affected: number }>;
+    const out = {} as Record<"v4" | "v6", FailoverRow["runs"][number]>;
     for (const fam of ["v4", "v6"] as const) {
       const fig = failoverFigures(flowsOf(flows, fam), 1, down, up);
       out[fam] = {
         affected: fig.affected,
         failover: fig.recovered === fig.affected && fig.affected > 0 ? fig.failover : undefined,
-        failback: fig.returned === fig.affected && fig.affected > 0 ? fig.failback : undefined,
+        // Flows that never moved away have no failback to measure (their packets were lost instead).
+        failback: fig.recovered === fig.affected && fig.returned === fig.affected && fig.affected > 0 ? fig.failback : undefined,
+        blackholed: fig.affected - fig.recovered,
       };
     }
     return out;
@@ -82,7 +84,14 @@ export function failoverTable(rows: FailoverRow[]): string[][] {
     const text = m === undefined ? `never (> ${window} s)` : `**${m.toFixed(2)} s** (${got.map((x) => x.toFixed(1)).join(", ")})`;
     return never && got.length ? `${text}; ${never}/${xs.length} runs never (> ${window} s)` : text;
   };
-  return rows.map((r) => [r.config, r.family === "v4" ? "IPv4" : "IPv6", String(r.runs.length), cell(r.runs.map((x) => x.failover), HOLD_S), cell(r.runs.map((x) => x.failback), AFTER_S)]);
+  return rows.map((r) => {
+    const lost = r.runs.reduce((n, x) => n + x.blackholed, 0);
+    const back = r.runs.every((x) => x.blackholed === x.affected)
+      ? "– (the flows never left the dead router)"
+      : cell(r.runs.map((x) => x.failback), AFTER_S);
+    const over = cell(r.runs.map((x) => x.failover), HOLD_S) + (lost ? `; ${lost} flows blackholed over ${r.runs.length} runs` : "");
+    return [r.config, r.family === "v4" ? "IPv4" : "IPv6", String(r.runs.length), over, back];
+  });
 }
 
 export const FAILOVER_WINDOWS = { hold: HOLD_S, after: AFTER_S, flows: 64, rate: 20, dir: join(import.meta.dir) };
