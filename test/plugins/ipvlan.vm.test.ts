@@ -185,3 +185,29 @@ for (const linkInContainer of [false, true]) {
     }, T);
   });
 }
+
+describe.skipIf(!inVm)("ipvlan: the multipath option (docs/multipath.md) on the VM's kernel", () => {
+  test("hashPolicy and failover: sysctls, managed entries for every gateway, CHECK, DEL restores", () => {
+    const p = pod();
+    const m = master();
+    const conf = {
+      cniVersion: "1.1.0", name: "mp", type: "ipvlan", master: m, mode: "l2",
+      multipath: { hashPolicy: "l4", failover: true },
+      ipam: {
+        type: "static",
+        addresses: [{ address: "198.51.100.10/24" }, { address: "2001:db8:a::10/64" }],
+        routes: [{ dst: "0.0.0.0/0", gws: ["198.51.100.1", "198.51.100.2"] }, { dst: "::/0", gws: ["2001:db8:a::1", "2001:db8:a::2"] }],
+      },
+    };
+    const sysctl = (k: string) => sh(["ip", "netns", "exec", p.name, "sysctl", "-n", k]).trim();
+    const add = run(p, "ADD", conf);
+    expect(add.stdout).toContain('"interfaces"');
+    expect(add.exitCode).toBe(0);
+    expect([sysctl("net.ipv4.fib_multipath_hash_policy"), sysctl("net.ipv6.fib_multipath_hash_policy"), sysctl("net.ipv4.fib_multipath_use_neigh")]).toEqual(["1", "1", "1"]);
+    const managed = (ipJson(["neigh", "show", "dev", "net1"], p.name) as any[]).filter((n) => "managed" in n).map((n) => n.dst).sort();
+    expect(managed).toEqual(["198.51.100.1", "198.51.100.2", "2001:db8:a::1", "2001:db8:a::2"]);
+    expect(run(p, "CHECK", { ...conf, prevResult: JSON.parse(add.stdout) }).exitCode).toBe(0);
+    expect(run(p, "DEL", conf).exitCode).toBe(0);
+    expect([sysctl("net.ipv4.fib_multipath_hash_policy"), sysctl("net.ipv4.fib_multipath_use_neigh")]).toEqual(["0", "0"]);
+  }, T);
+});
