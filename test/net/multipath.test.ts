@@ -50,30 +50,36 @@ const sysctl = (t: Topology, key: string) => sh(["ip", "netns", "exec", t.pod.na
 const fmt = (n: number) => n.toFixed(2);
 
 describe("hash policy, with traffic", () => {
-  test("l4 spreads 64 flows over both routers, l3 keeps them on one; DEL restores the pod's policy", async () => {
-    topo = buildTopology();
-    const t = topo;
-    for (const policy of ["l4", "l3"] as const) {
-      // A non-default value before: DEL must give it back.
-      sh(["ip", "netns", "exec", t.pod.name, "sysctl", "-qw", "net.ipv4.fib_multipath_hash_policy=2", "net.ipv6.fib_multipath_hash_policy=2"]);
-      const c = conf(t, { hashPolicy: policy });
-      add(t, c);
-      const want = policy === "l4" ? "1" : "0";
-      expect([sysctl(t, "net.ipv4.fib_multipath_hash_policy"), sysctl(t, "net.ipv6.fib_multipath_hash_policy")]).toEqual([want, want]);
-      const traffic = await startTraffic(t, { seconds: 1.5 });
-      const { flows } = await traffic.done;
-      for (const fam of ["v4", "v6"] as const) {
-        const n = spread(flowsOf(flows, fam));
-        console.log(`hashPolicy ${policy} ${fam}: flows per router r1=${n[1]} r2=${n[2]}`);
-        expect(n[1] + n[2]).toBe(64);
-        if (policy === "l4") expect(Math.min(n[1], n[2])).toBeGreaterThanOrEqual(8);
-        else expect(Math.min(n[1], n[2])).toBe(0);
+  for (const joined of [false, true]) {
+    const how = joined ? "net1's defaults joined with eth0's (three routers)" : "routes to the destination via net1's two routers";
+    test(`${how}: l4 spreads 64 flows over the routers, l3 keeps them on one; DEL restores the pod's policy`, async () => {
+      topo = buildTopology({ eth0: joined });
+      const t = topo;
+      for (const policy of ["l4", "l3"] as const) {
+        // A non-default value before: DEL must give it back.
+        sh(["ip", "netns", "exec", t.pod.name, "sysctl", "-qw", "net.ipv4.fib_multipath_hash_policy=2", "net.ipv6.fib_multipath_hash_policy=2"]);
+        const c = conf(t, { hashPolicy: policy }, joined);
+        add(t, c);
+        const want = policy === "l4" ? "1" : "0";
+        expect([sysctl(t, "net.ipv4.fib_multipath_hash_policy"), sysctl(t, "net.ipv6.fib_multipath_hash_policy")]).toEqual([want, want]);
+        const traffic = await startTraffic(t, { seconds: 1.5 });
+        const { flows } = await traffic.done;
+        for (const fam of ["v4", "v6"] as const) {
+          const n = spread(flowsOf(flows, fam));
+          console.log(`hashPolicy ${policy} ${fam}${joined ? " (joined)" : ""}: flows per router r0=${n[0]} r1=${n[1]} r2=${n[2]}`);
+          expect(n[0] + n[1] + n[2]).toBe(64);
+          const used = n.filter((x) => x > 0).length;
+          if (policy === "l3") expect(used).toBe(1);
+          else {
+            for (const k of joined ? [0, 1, 2] : [1, 2]) expect(n[k]).toBeGreaterThanOrEqual(6);
+          }
+        }
+        const del = cni(t, "DEL", c);
+        expect(del.exitCode).toBe(0);
+        expect([sysctl(t, "net.ipv4.fib_multipath_hash_policy"), sysctl(t, "net.ipv6.fib_multipath_hash_policy")]).toEqual(["2", "2"]);
       }
-      const del = cni(t, "DEL", c);
-      expect(del.exitCode).toBe(0);
-      expect([sysctl(t, "net.ipv4.fib_multipath_hash_policy"), sysctl(t, "net.ipv6.fib_multipath_hash_policy")]).toEqual(["2", "2"]);
-    }
-  });
+    }, 30000);
+  }
 });
 
 describe("failover, with traffic", () => {
@@ -101,7 +107,9 @@ describe("failover, with traffic", () => {
       console.log(`failover ${fam} (joined, failover): ${fig.affected} flows on r1; all moved within ${fmt(fig.failover)} s; ${fig.returned} back within ${fmt(fig.failback)} s of its return; before: ${spread(f, 0, down).join("/")} (r0/r1/r2)`);
       expect(fig.affected).toBeGreaterThan(0);
       expect(fig.recovered).toBe(fig.affected);
-      expect(fig.failover).toBeLessThan(8);
+      // No flow is lost for longer than the failover target (failoverMs 3000) plus 2 s of slack
+      // (50 ms packet spacing, a loaded machine); the outage itself lasts 9 s.
+      expect(fig.failover).toBeLessThan(5);
       expect(fig.returned).toBe(fig.affected);
       // Each packet carried the address of the interface it left by (eth0 via r0, net1 via r1/r2).
       const srcOf = (r: number) => (r === 0 ? (fam === "v4" ? "10.77.2.10" : "2001:db8:77:2::10") : fam === "v4" ? "10.77.1.10" : "2001:db8:77:1::10");
