@@ -20,9 +20,12 @@ run([
 ]);
 
 // .env / bunfig.toml autoload disabled: a file in the runtime's cwd must never change behaviour.
+// Code generation from strings refused (strict): a `--preload`/`--require`/`--import` smuggled in
+// through BUN_OPTIONS is refused by Bun before the entry point runs (docs/reliability.md).
 // --bytecode needs an ESM entry for top-level await; the entry is synchronous anyway.
 run([
   process.execPath, "build", "src/main.ts", "--compile", "--minify", "--sourcemap", "--bytecode",
   "--format=esm", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
+  "--compile-exec-argv=--disallow-code-generation-from-strings=strict",
   "--outfile", "dist/nexthop",
 ]);

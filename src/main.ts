@@ -24,6 +24,7 @@ import { NEXTHOP_VERSION, runPluginProcess, writeAll } from "./cni/skel.ts";
 import type { Plugin } from "./cni/types.ts";
 import { ALL_VERSIONS } from "./cni/version.ts";
 import { PLUGIN_NAMES } from "./plugins/index.ts";
+import { neutraliseRuntimeEnvironment } from "./guard.ts";
 
 const BINARY_NAME = "nexthop";
 
@@ -230,6 +231,13 @@ export function cli(argv: string[], env: Readonly<Record<string, string | undefi
 }
 
 function main(): void {
+  const foreign = neutraliseRuntimeEnvironment();
+  if (foreign !== undefined) {
+    // execve failed: better no command than one the environment changed.
+    const e = new CniError(ErrCode.Internal, `refusing to run with Bun runtime variables in the environment (${foreign}): re-executing without them failed`);
+    writeAll(1, goMarshal(e.toJSON(), "    "));
+    process.exit(1);
+  }
   const invoked = basename(process.argv0);
   if ((PLUGIN_NAMES as readonly string[]).includes(invoked)) {
     runPluginProcess(ownPlugin(invoked) ?? unavailablePlugin(invoked));

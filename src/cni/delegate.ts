@@ -67,6 +67,11 @@ export function delegateGc(type: string, args: CmdArgs): void {
   delegate(type, "GC", args);
 }
 
+/** Throws the error a delegation to `type` would fail with when no such plugin can be found. */
+export function resolveDelegate(type: string, args: CmdArgs): void {
+  if (!ownPlugin(type)) findInPath(type, args.path);
+}
+
 type Verb = "ADD" | "CHECK" | "DEL" | "STATUS" | "GC";
 
 function delegate(type: string, verb: Verb, args: CmdArgs): Result | undefined {

@@ -203,7 +203,7 @@ function isOwnNetns(netnsPath: string): boolean {
   return target.dev === self.dev && target.ino === self.ino;
 }
 
-function checkNetnsAfter(env: Env, netns: string): void {
+function checkNetnsBefore(env: Env, netns: string): void {
   const override = env.CNI_NETNS_OVERRIDE ?? "";
   if (override.toUpperCase() === "TRUE" || override === "1") return;
   if (isOwnNetns(netns)) {
@@ -257,17 +257,18 @@ function dispatch(plugin: Plugin, env: Env, stdin: StdinSource, out: RunOutput, 
     case "ADD": {
       const version = configVersion(config);
       checkVersion(plugin, version);
+      // Upstream checks this after the ADD, prints the result and then the error, and undoes
+      // nothing; nexthop refuses before any change (docs/reliability.md).
+      checkNetnsBefore(env, netns);
       const result = plugin.add(args(version));
       out.stdout += formatResult(result, version);
-      // Upstream checks the netns after the result is printed, and then fails anyway.
-      checkNetnsAfter(env, netns);
       return;
     }
     case "DEL": {
       const version = configVersion(config);
       checkVersion(plugin, version);
+      checkNetnsBefore(env, netns);
       plugin.del(args(version));
-      checkNetnsAfter(env, netns);
       return;
     }
     case "CHECK": {

@@ -33,6 +33,13 @@ export interface Route {
    * weights travel in-process from static IPAM to the interface plugins.
    */
   weight?: number;
+  /**
+   * Internal only, never serialized: where this entry was configured, from the top of the config
+   * (e.g. "ipam.routes[2]"), so errors about it name the field the user wrote.
+   */
+  field?: string;
+  /** Internal only, never serialized: `dst` as the user wrote it, for messages. */
+  dstText?: string;
 }
 
 export interface DNS {

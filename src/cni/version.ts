@@ -158,6 +158,8 @@ function to020(r: Wire040, version: string): Wire020 {
     if (rt.gw !== undefined) reduced.gw = rt.gw;
     if (rt.gws !== undefined) reduced.gws = rt.gws;
     if (rt.weight !== undefined) reduced.weight = rt.weight;
+    if (rt.field !== undefined) reduced.field = rt.field;
+    if (rt.dstText !== undefined) reduced.dstText = rt.dstText;
     const target = isV4(rt.dst) ? out.ip4 : out.ip6;
     target?.routes.push(reduced);
   }

@@ -136,7 +136,9 @@ function buildSchemas() {
     z.optional(z.nullable(z.string())),
     z.transform((s: string | null | undefined, ctx): CIDR | undefined => {
       if (s === undefined) return undefined;
-      return parseCIDR(s ?? "") ?? addIssue(ctx, `invalid CIDR address: ${s ?? ""}`, s);
+      const cidr = parseCIDR(s ?? "");
+      // Kept for messages: a value is reported as the user wrote it.
+      return cidr ? Object.assign(cidr, { written: s! }) : addIssue(ctx, `invalid CIDR address: ${s ?? ""}`, s);
     }),
   );
 
@@ -271,6 +273,13 @@ function atLeast030(v: string): boolean {
 
 const familyName = (ip: IPAddr) => `IPv${ip.family}`;
 
+const U32_MAX = 0xffffffff;
+
+/** A dst as the user wrote it (an IPv4-mapped "::ffff:0.0.0.0/96" parses to 0.0.0.0/0, as in Go). */
+function written(dst: CIDR & { written?: string }): string {
+  return dst.written ?? formatCIDR(dst);
+}
+
 /** Expands `gws` (and `gw`) into the nexthop list, or throws code 7 naming the bad entry. */
 function loadNexthops(raw: unknown, dst: CIDR, gw: IPAddr | undefined, at: readonly PropertyKey[]): StaticNexthop[] {
   const parsed = z.safeParse((schemas ??= buildSchemas()).gwsSchema, raw, { reportInput: true });
@@ -292,7 +301,7 @@ function loadNexthops(raw: unknown, dst: CIDR, gw: IPAddr | undefined, at: reado
     if (ip.family !== dst.ip.family) {
       throw invalidConfig(
         [...at, "gws", i],
-        `gateway ${printed} is ${familyName(ip)} but dst ${JSON.stringify(formatCIDR(dst))} is ${familyName(dst.ip)}`,
+        `gateway ${printed} is ${familyName(ip)} but dst ${JSON.stringify(written(dst))} is ${familyName(dst.ip)}`,
       );
     }
     hops.push({ gw: ip, weight: typeof entry === "string" ? 1 : (entry.weight ?? 1) });
@@ -301,7 +310,7 @@ function loadNexthops(raw: unknown, dst: CIDR, gw: IPAddr | undefined, at: reado
     if (gw.family !== dst.ip.family) {
       throw invalidConfig(
         [...at, "gw"],
-        `gateway ${JSON.stringify(formatIP(gw))} is ${familyName(gw)} but dst ${JSON.stringify(formatCIDR(dst))} is ${familyName(dst.ip)}`,
+        `gateway ${JSON.stringify(formatIP(gw))} is ${familyName(gw)} but dst ${JSON.stringify(written(dst))} is ${familyName(dst.ip)}`,
       );
     }
     if (!hops.some((h) => ipEqual(h.gw, gw))) hops.unshift({ gw, weight: 1 });
@@ -330,6 +339,10 @@ export function loadStaticConfig(config: Record<string, unknown>, envArgs: strin
   const routes: StaticRoute[] = (ipam.routes ?? []).map((r, i) => {
     const at = ["ipam", "routes", i];
     if (!r!.dst) throw invalidConfig([...at, "dst"], "required");
+    for (const [key, max] of [["priority", U32_MAX], ["table", U32_MAX], ["scope", 255], ["mtu", U32_MAX], ["advmss", U32_MAX]] as const) {
+      const v = r![key];
+      if (v != null && (v < 0 || v > max)) throw invalidConfig([...at, key], `${v} is out of range [0, ${max}]`);
+    }
     const route: StaticRoute = { dst: r!.dst };
     if (r!.gw) route.gw = r!.gw;
     if (r!.gws != null) route.nexthops = loadNexthops(r!.gws, r!.dst, r!.gw, at);
@@ -400,8 +413,8 @@ export function loadStaticConfig(config: Record<string, unknown>, envArgs: strin
 // ── Result ──────────────────────────────────────────────────────────────────────────────────
 
 /** Standard route entries for one configured route: one per nexthop for a `gws` route. */
-function resultRoutes(r: StaticRoute): Route[] {
-  const base: Route = { dst: formatCIDR(r.dst) };
+function resultRoutes(r: StaticRoute, index: number): Route[] {
+  const base: Route = { dst: formatCIDR(r.dst), field: `ipam.routes[${index}]`, dstText: written(r.dst) };
   if (r.mtu !== undefined) base.mtu = r.mtu;
   if (r.advmss !== undefined) base.advmss = r.advmss;
   if (r.priority !== undefined) base.priority = r.priority;

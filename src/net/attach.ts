@@ -1,7 +1,7 @@
 // The shared story of the interface plugins (macvlan, ipvlan): create the pod's interface, run
 // IPAM, configure addresses and routes; DEL detaches shared routes before deleting the device;
 // CHECK compares prevResult with the kernel. Every ADD step is undone if a later one fails.
-import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus } from "../cni/delegate";
+import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus, resolveDelegate } from "../cni/delegate";
 import { CniError, ErrCode, errorText, step } from "../cni/errors";
 import type { CmdArgs, DNS, Interface, Plugin, Result } from "../cni/types";
 import { ALL_VERSIONS, convertResult } from "../cni/version";
@@ -15,7 +15,9 @@ import { sameKey } from "../netlink/key";
 import { listRoutes } from "../netlink/route";
 import { NetlinkSocket } from "../netlink/socket";
 import { configureInterface } from "./configure";
+import { withNetnsLock } from "./lock";
 import { openPodNetns, openPodSocketForDel, withSocket } from "./pod";
+import { checkPodNetns } from "./podns";
 import { hasNexthop } from "./nexthops";
 import { applyMultipath, checkMultipath, holderId, releaseMultipath, withOwnMetric, type MultipathConf } from "./multipath";
 import { planRoutes, type Ecmp } from "./plan";
@@ -52,8 +54,22 @@ export function defaultRouteLink(sock: NetlinkSocket): string {
   return link.name;
 }
 
-function tmpName(): string {
-  return `veth${crypto.getRandomValues(new Uint32Array(1))[0].toString(16).padStart(8, "0")}`;
+/**
+ * The name the device has between its creation and its rename to CNI_IFNAME: derived from the
+ * container id and CNI_IFNAME, so a DEL (or the next ADD) finds a device an ADD killed in between
+ * left behind (docs/reliability.md, "Kills"). 14 characters, within IFNAMSIZ.
+ */
+export function tmpName(containerId: string, ifname: string): string {
+  return `nh${new Bun.CryptoHasher("sha256").update(`${containerId}\0${ifname}`).digest("hex").slice(0, 12)}`;
+}
+
+/** Deletes the device an interrupted ADD left under its temporary name, if there is one. */
+function removeLeftover(pod: NetlinkSocket, args: CmdArgs): void {
+  const tmp = tmpName(args.containerId, args.ifname);
+  const left = linkByName(pod, tmp);
+  if (left && (left.kind === "macvlan" || left.kind === "ipvlan")) {
+    step(`failed to delete "${tmp}" left by an interrupted ADD`, () => deleteLink(pod, left.index));
+  }
 }
 
 /** The lower device, looked up where it lives, with upstream's checks: it exists, the MTU fits. */
@@ -76,7 +92,7 @@ function createPodLink(conf: AttachConf, args: CmdArgs, pod: NetlinkSocket, podF
     const master = resolveMaster(conf, parentSock);
     // A temporary name first, then a rename inside the pod, as upstream does (it works around a
     // kernel bug that made the final name collide with a link in the creating namespace).
-    const tmp = tmpName();
+    const tmp = tmpName(args.containerId, args.ifname);
     step(`failed to create ${conf.kind}`, () =>
       createLink(parentSock, { name: tmp, kind: conf.kind, parent: master.index, mode: conf.mode, mtu: conf.mtu, mac: conf.mac, netnsFd: podFd }),
     );
@@ -92,15 +108,23 @@ function createPodLink(conf: AttachConf, args: CmdArgs, pod: NetlinkSocket, podF
 
 /** ADD: device, IPAM, addresses and routes; all or nothing. */
 export function attachAdd(conf: AttachConf, args: CmdArgs): Result {
+  checkPodNetns(args.netns);
+  return withNetnsLock(args.netns, () => attachAddLocked(conf, args));
+}
+
+function attachAddLocked(conf: AttachConf, args: CmdArgs): Result {
   const podFd = openPodNetns(args.netns);
   const log = new UndoLog();
   let opened: NetlinkSocket | undefined;
   try {
     const pod = (opened = NetlinkSocket.open(args.netns));
+    removeLeftover(pod, args);
     const link = createPodLink(conf, args, pod, podFd, log);
     const iface: Interface = { name: args.ifname, mac: link.mac, sandbox: args.netns };
     let result: Result = { cniVersion: "1.1.0", interfaces: [iface] };
     if (conf.ipamType) {
+      // A delegate that cannot be found was never called: nothing to undo.
+      resolveDelegate(conf.ipamType, args);
       // Recorded first: the spec wants DEL on the delegate also when its own ADD failed.
       log.push(`IPAM ADD (${conf.ipamType})`, () => delegateDel(conf.ipamType, args));
       const ipam = delegateAdd(conf.ipamType, args);
@@ -119,9 +143,10 @@ export function attachAdd(conf: AttachConf, args: CmdArgs): Result {
           } catch {}
         }
       });
-      configureInterface(args.netns, pod, args.ifname, result, conf.ecmp, log);
+      const routesAt = conf.ipamType ? "ipam.routes" : "prevResult.routes";
+      configureInterface(args.netns, pod, args.ifname, result, conf.ecmp, log, routesAt);
       if (conf.multipath) {
-        const writes = planRoutes(result, args.ifname, link.index, conf.ecmp);
+        const writes = planRoutes(result, args.ifname, link.index, conf.ecmp, routesAt);
         const target = { netns: args.netns, sock: pod, ifname: args.ifname, ifindex: link.index, holder: holderId(args.containerId, args.ifname), writes };
         applyMultipath(conf.multipath, target, log);
       }
@@ -147,24 +172,29 @@ export function attachAdd(conf: AttachConf, args: CmdArgs): Result {
 
 /** DEL: IPAM DEL, then take this device's nexthops out of shared routes, then delete it. */
 export function attachDel(conf: Pick<AttachConf, "ipamType">, args: CmdArgs): void {
+  if (args.netns) checkPodNetns(args.netns);
   if (conf.ipamType) delegateDel(conf.ipamType, args);
   if (!args.netns) return;
-  const pod = openPodSocketForDel(args.netns);
-  if (!pod) return;
-  try {
-    const link = linkByName(pod, args.ifname);
-    // The device takes its managed neighbour entries along; the pod-wide values are released here.
-    releaseMultipath(args.netns, pod, holderId(args.containerId, args.ifname));
-    if (!link) return;
-    step(`failed to remove the nexthops of "${args.ifname}" from shared routes`, () => detachSharedRoutes(pod, link.index));
-    step(`failed to delete "${args.ifname}"`, () => deleteLink(pod, link.index));
-  } finally {
-    pod.close();
-  }
+  withNetnsLock(args.netns, () => {
+    const pod = openPodSocketForDel(args.netns);
+    if (!pod) return;
+    try {
+      removeLeftover(pod, args);
+      const link = linkByName(pod, args.ifname);
+      // The device takes its managed neighbour entries along; the pod-wide values are released here.
+      releaseMultipath(args.netns, pod, holderId(args.containerId, args.ifname));
+      if (!link) return;
+      step(`failed to remove the nexthops of "${args.ifname}" from shared routes`, () => detachSharedRoutes(pod, link.index));
+      step(`failed to delete "${args.ifname}"`, () => deleteLink(pod, link.index));
+    } finally {
+      pod.close();
+    }
+  });
 }
 
 /** CHECK: the device, its addresses and its nexthop sets against prevResult. */
 export function attachCheck(conf: AttachConf, args: CmdArgs, checkLink: (link: Link, prev: Interface) => void): void {
+  checkPodNetns(args.netns);
   // The master must still be there, as upstream's CHECK requires (its loadConf looks it up).
   if (!conf.noMasterCheck) withSocket(conf.linkInContainer ? args.netns : undefined, (sock) => resolveMaster(conf, sock));
   if (conf.ipamType) delegateCheck(conf.ipamType, args);
@@ -188,7 +218,7 @@ export function attachCheck(conf: AttachConf, args: CmdArgs, checkLink: (link: L
       }
     }
     const routes = listRoutes(pod);
-    const writes = planRoutes(prev, args.ifname, link.index, conf.ecmp);
+    const writes = planRoutes(prev, args.ifname, link.index, conf.ecmp, "prevResult.routes");
     for (const w of writes) {
       // Compared as sets, per key: all aliases with the key count (upstream mode may have put one
       // route per gateway), and only nexthops through this device (others belong to others).

@@ -51,12 +51,12 @@ function installRoute(sock: NetlinkSocket, w: RouteWrite, log: UndoLog): void {
   log.push(`add route ${w.set.key.dst}`, () => deleteRoute(sock, w.set.key, w.set.nexthops));
 }
 
-export function configureInterface(netns: string, sock: NetlinkSocket, ifname: string, result: Result, ecmp: Ecmp, log: UndoLog): void {
+export function configureInterface(netns: string, sock: NetlinkSocket, ifname: string, result: Result, ecmp: Ecmp, log: UndoLog, routesAt?: string): void {
   if (!result.interfaces?.length) throw new CniError(ErrCode.Internal, "no interfaces to configure");
   const link = linkByName(sock, ifname);
   if (!link) throw new CniError(ErrCode.Internal, `failed to lookup "${ifname}": Link not found`);
   // Everything is validated before the first change.
-  const writes = planRoutes(result, ifname, link.index, ecmp);
+  const writes = planRoutes(result, ifname, link.index, ecmp, routesAt);
   const ips = (result.ips ?? []).filter((ip) => ip.interface !== undefined);
   for (const ip of ips) {
     if (result.interfaces[ip.interface!]?.name !== ifname) {

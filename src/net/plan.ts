@@ -59,8 +59,8 @@ interface Planned {
 }
 
 /** One planned nexthop per gateway of the route: `gw` merged into `gws` without duplicates. */
-function planOne(route: Route, index: number, gws: { v4?: string; v6?: string }): Planned[] {
-  const at = `routes[${index}]`;
+function planOne(route: Route, index: number, gws: { v4?: string; v6?: string }, origin: string): Planned[] {
+  const at = route.field ?? `${origin}[${index}]`;
   const dst = parseCIDR(route.dst);
   if (!dst) throw invalid(`${at}.dst: invalid CIDR "${route.dst}"`);
   const v6 = dst.ip.family === 6;
@@ -79,7 +79,9 @@ function planOne(route: Route, index: number, gws: { v4?: string; v6?: string })
   // entry per nexthop instead, with an internal weight.
   const listed: [string, string | undefined][] = route.gws?.length
     ? [...(route.gw ? [[`${at}.gw`, route.gw] as [string, string]] : []), ...route.gws.map((g, n): [string, string] => [`${at}.gws[${n}]`, g])]
-    : [[`${at}.gw`, route.gw ?? (v6 ? gws.v6 : gws.v4)]];
+    // A link- or host-scope IPv4 route without gw is a direct route: the address's gateway, which
+    // upstream fills in (and the kernel then refuses), is not what such a route means.
+    : [[`${at}.gw`, route.gw ?? (v6 ? gws.v6 : (route.scope ?? 0) >= RT_SCOPE_LINK ? undefined : gws.v4)]];
   const explicit = route.weight !== undefined || (route.gws?.length ?? 0) > 0;
   const planned = listed.map(([field, text]): Planned => {
     let gateway: string | undefined;
@@ -87,7 +89,7 @@ function planOne(route: Route, index: number, gws: { v4?: string; v6?: string })
       const gw = parseIP(text);
       if (!gw) throw invalid(`${field}: invalid IP address "${text}"`);
       if ((gw.family === 6) !== v6) {
-        throw invalid(`${field}: gateway "${text}" is IPv${gw.family} but dst "${route.dst}" is ${v6 ? "IPv6" : "IPv4"}`);
+        throw invalid(`${field}: gateway "${text}" is IPv${gw.family} but dst "${route.dstText ?? route.dst}" is ${v6 ? "IPv6" : "IPv4"}`);
       }
       gateway = formatIP(gw);
     }
@@ -97,15 +99,19 @@ function planOne(route: Route, index: number, gws: { v4?: string; v6?: string })
   return planned.filter((p, i) => planned.findIndex((q) => q.gateway === p.gateway) === i);
 }
 
+/** Link scope (RT_SCOPE_LINK): routes at this scope or narrower have no gateway. */
+const RT_SCOPE_LINK = 253;
+
 /**
  * Validates the result's routes and plans their writes for the interface `ifindex`. Throws a
  * CniError (code 7) naming the route field and value for anything the kernel would refuse or
- * that cannot form a nexthop set.
+ * that cannot form a nexthop set; `origin` is where the routes are in the config ("prevResult.routes"
+ * when chained, "ipam.routes" for an IPAM result), so field paths start at its top.
  */
-export function planRoutes(result: Result, ifname: string, ifindex: number, ecmp: Ecmp): RouteWrite[] {
+export function planRoutes(result: Result, ifname: string, ifindex: number, ecmp: Ecmp, origin = "routes"): RouteWrite[] {
   const gws = defaultGateways(result, ifname);
   const writes: RouteWrite[] = [];
-  for (const p of (result.routes ?? []).flatMap((r, i) => planOne(r, i, gws))) {
+  for (const p of (result.routes ?? []).flatMap((r, i) => planOne(r, i, gws, origin))) {
     const nexthop = { gateway: p.gateway, ifindex, weight: p.weight };
     // In upstream mode only explicit (gws) routes are joins, so they group only with each other.
     const grouped = ecmp === "merge" || p.explicit;
@@ -115,10 +121,10 @@ export function planRoutes(result: Result, ifname: string, ifindex: number, ecmp
       continue;
     }
     if (into.set.nexthops.some((nh) => (nh.gateway ?? "") === (p.gateway ?? ""))) {
-      throw invalid(`${p.field}: duplicate gateway "${p.gateway ?? "(none)"}" for dst "${p.key.dst}"`);
+      throw invalid(`${p.field}: duplicate gateway "${p.gateway ?? "(none)"}" for dst "${p.route.dstText ?? p.route.dst}"`);
     }
     if (p.key.family === AF_INET6 && (!p.gateway || into.set.nexthops.some((nh) => !nh.gateway))) {
-      throw invalid(`routes[${p.index}]: an IPv6 multipath route needs a gateway on every nexthop (dst "${p.key.dst}")`);
+      throw invalid(`${p.route.field ?? `${origin}[${p.index}]`}: an IPv6 multipath route needs a gateway on every nexthop (dst "${p.route.dstText ?? p.route.dst}")`);
     }
     into.set.nexthops.push(nexthop);
     if (!into.routes.includes(p.index)) into.routes.push(p.index);

@@ -36,13 +36,21 @@ export function addrRows(index?: number): Addr[] {
   return out;
 }
 
+/** The directed broadcast address of an IPv4 prefix shorter than /31 (what upstream's netlink sets). */
+export function broadcastOf(bytes: Uint8Array, prefixlen: number): Uint8Array | undefined {
+  if (bytes.length !== 4 || prefixlen >= 31) return undefined;
+  const host = prefixlen === 0 ? 0xffffffff : (0xffffffff >>> prefixlen);
+  const v = (((bytes[0] << 24) | (bytes[1] << 16) | (bytes[2] << 8) | bytes[3]) | host) >>> 0;
+  return Uint8Array.of(v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
+}
+
 /** Adds `ip`/`prefixlen` to the interface (the prefix route comes from the kernel). */
 export function addAddr(sock: NetlinkSocket, index: number, ip: string, prefixlen: number): void {
   const bytes = ipBytes(ip);
   const family = bytes.length === 4 ? AF_INET : AF_INET6;
   sock.request((seq) =>
     codec.encodeAddr(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, {
-      family, prefixlen, index, local: bytes, address: bytes,
+      family, prefixlen, index, local: bytes, address: bytes, broadcast: broadcastOf(bytes, prefixlen),
     }),
   );
 }

@@ -12,6 +12,8 @@ const open = () => dlopen("libc.so.6", {
   poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
   close: { args: ["i32"], returns: "i32" },
   setns: { args: ["i32", "i32"], returns: "i32" },
+  flock: { args: ["i32", "i32"], returns: "i32" },
+  ioctl: { args: ["i32", "u64"], returns: "i32" },
   open: { args: ["cstring", "i32"], returns: "i32" },
   __errno_location: { args: [], returns: "ptr" },
   strerror: { args: ["i32"], returns: "cstring" },

@@ -26,7 +26,8 @@ const schema = z.looseObject({
 function load(args: CmdArgs, forCheck: boolean): AttachConf {
   const c = parseConfig(schema, canonicalKeys(args.config, ["master", "mode", "mtu", "linkInContainer", "ipam", "dns", "ecmp", "multipath"]));
   const mode = modes[c.mode ?? ""];
-  if (mode === undefined) throw new CniError(ErrCode.InvalidNetworkConfig, `unknown ipvlan mode: "${c.mode}"`);
+  // A plain Go error upstream, so code 999 there and here.
+  if (mode === undefined) throw new CniError(ErrCode.Internal, `unknown ipvlan mode: "${c.mode}"`);
   const prevResult = parsePrevResult(args.config);
   let master = c.master || undefined;
   // CHECK's prevResult is ipvlan's own result: upstream derives no master there.

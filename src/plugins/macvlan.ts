@@ -40,7 +40,8 @@ function macFrom(s: string): Uint8Array {
 function load(args: CmdArgs): AttachConf {
   const c = parseConfig(schema, canonicalKeys(args.config, ["master", "mode", "mtu", "mac", "linkInContainer", "ipam", "dns", "ecmp", "multipath", "runtimeConfig"]));
   const mode = modes[c.mode ?? ""];
-  if (mode === undefined) throw new CniError(ErrCode.InvalidNetworkConfig, `unknown macvlan mode: "${c.mode}"`);
+  // A plain Go error upstream, so code 999 there and here.
+  if (mode === undefined) throw new CniError(ErrCode.Internal, `unknown macvlan mode: "${c.mode}"`);
   let mac = c.mac;
   const envMac = loadArgs(args.args, ["IgnoreUnknown", "MAC"]).MAC;
   if (envMac) mac = envMac;

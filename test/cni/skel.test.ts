@@ -389,15 +389,16 @@ describe("results and errors", () => {
   });
 });
 
-describe("netns check after ADD and DEL", () => {
+describe("netns check before ADD and DEL (issue 7, defect 1)", () => {
   const own = { ...ENV, CNI_NETNS: "/proc/self/ns/net" };
   const msg = "plugin's netns and netns from CNI_NETNS should not be the same";
 
-  test("ADD in the plugin's own netns: the result is printed, then code 8", () => {
-    const out = runPlugin(fake(), own, conf());
-    expect(out.stdout).toStartWith('{\n    "cniVersion": "1.1.0",');
-    expect(out.stdout).toEndWith("}" + errorText(8, msg));
-    expect(out.exitCode).toBe(1);
+  test("ADD in the plugin's own netns: refused before the plugin runs, one JSON document (upstream prints the result first)", () => {
+    let called = 0;
+    const out = runPlugin(fake({ add: () => (called++, { cniVersion: "1.1.0" }) }), own, conf());
+    expectError(out, 8, msg);
+    expect(called).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual({ code: 8, msg });
   });
 
   test("DEL in the plugin's own netns: code 8", () => {
@@ -417,12 +418,9 @@ describe("netns check after ADD and DEL", () => {
     expect(runPlugin(fake(), ENV, conf()).exitCode).toBe(0);
   });
 
-  test("the check is not run when the command failed", () => {
-    const p = fake({
-      add: () => {
-        throw new CniError(11, "try later");
-      },
-    });
-    expectError(runPlugin(p, own, conf()), 11, "try later");
+  test("DEL in the plugin's own netns: the plugin is never called", () => {
+    let called = 0;
+    expectError(runPlugin(fake({ del: () => void called++ }), { ...own, CNI_COMMAND: "DEL" }, conf()), 8, msg);
+    expect(called).toBe(0);
   });
 });

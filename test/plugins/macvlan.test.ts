@@ -185,11 +185,11 @@ describe("macvlan ADD is all-or-nothing", () => {
   });
 
   test.each([
-    ["gateway of another family", { routes: [{ dst: "0.0.0.0/0", gw: "2001:db8:a::1" }] }, 7, 'routes[0].gw: gateway "2001:db8:a::1" is IPv6 but dst "0.0.0.0/0" is IPv4'],
+    ["gateway of another family", { routes: [{ dst: "0.0.0.0/0", gw: "2001:db8:a::1" }] }, 7, 'ipam.routes[0].gw: gateway "2001:db8:a::1" is IPv6 but dst "0.0.0.0/0" is IPv4'],
     ["gws mixing families", { routes: [{ dst: "0.0.0.0/0", gws: ["198.51.100.1", "2001:db8:a::1"] }] }, 7, "gws"],
     ["duplicate gateways", { routes: [{ dst: "0.0.0.0/0", gws: ["198.51.100.1", "198.51.100.1"] }] }, 7, "duplicate"],
     ["weight out of range", { routes: [{ dst: "0.0.0.0/0", gws: [{ gw: "198.51.100.1", weight: 0 }] }] }, 7, "weight"],
-    ["table out of range", { routes: [{ dst: "10.0.0.0/8", gw: "198.51.100.1", table: 4294967296 }] }, 7, "routes[0].table: 4294967296"],
+    ["table out of range", { routes: [{ dst: "10.0.0.0/8", gw: "198.51.100.1", table: 4294967296 }] }, 7, "ipam.routes[0].table: 4294967296"],
     // Upstream's static fails decoding with a plain error (code 999); the message names the field.
     ["malformed CIDR", { routes: [{ dst: "10.0.0.0/99", gw: "198.51.100.1" }] }, 999, "ipam.routes[0].dst: invalid CIDR address: 10.0.0.0/99"],
   ])("bad route input: %s", (_name, ipamRoutes, code, text) => {
@@ -238,7 +238,7 @@ fi
   test("unknown mode", () => {
     const p = setup();
     const r = cni(p, "ADD", conf(p, { mode: "fancy" }));
-    expect(r.json).toEqual({ code: 7, msg: 'unknown macvlan mode: "fancy"' });
+    expect(r.json).toEqual({ code: 999, msg: 'unknown macvlan mode: "fancy"' });
     expect(links(p)).toEqual(["lo"]);
   });
 
