@@ -19,6 +19,8 @@ export interface World {
   lan: Netns;
   /** The master's name in the host netns. */
   master: string;
+  /** Snapshots of host and pod the bad-input cases compare against. */
+  baseline?: unknown[];
   dispose(): void;
 }
 
@@ -33,6 +35,8 @@ export function makeWorld(opts: { eth0?: boolean; dad?: boolean } = {}): World {
   const lan = createNetns();
   if (!opts.dad) for (const ns of [host, pod, lan]) noDad(ns);
   sh(["ip", "-n", host.name, "link", "add", "m0", "type", "veth", "peer", "name", "m0p", "netns", lan.name]);
+  // No addresses on the master (its link-local would appear asynchronously, racing the snapshots).
+  sh(["ip", "netns", "exec", host.name, "sysctl", "-qw", "net.ipv6.conf.m0.disable_ipv6=1"]);
   sh(["ip", "-n", host.name, "link", "set", "m0", "up"]);
   sh(["ip", "-n", host.name, "link", "set", "lo", "up"]);
   sh(["ip", "-n", lan.name, "link", "set", "m0p", "up"]);
@@ -143,7 +147,7 @@ export interface Out {
 export function call(host: Netns | undefined, c: Call): Out {
   const stdin = typeof c.config === "string" ? c.config : JSON.stringify(c.config);
   const r = Bun.spawnSync(argvIn(host, c.plugin), { env: callEnv(c), cwd: c.cwd, stdin: Buffer.from(stdin), stdout: "pipe", stderr: "pipe" });
-  return { exitCode: r.exitCode ?? -1, signal: r.signalCode ?? undefined, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  return { exitCode: r.exitCode ?? -1, signal: r.signalCode ? String(r.signalCode) : undefined, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
 /** The spawn of `call`, not waited for (kill sweep, concurrency). */
@@ -155,7 +159,7 @@ export function start(host: Netns | undefined, c: Call) {
 export async function finish(p: ReturnType<typeof start>): Promise<Out> {
   const [stdout, stderr] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
   const exitCode = await p.exited;
-  return { exitCode, signal: p.signalCode ?? undefined, stdout, stderr };
+  return { exitCode, signal: p.signalCode ? String(p.signalCode) : undefined, stdout, stderr };
 }
 
 /**
@@ -201,7 +205,8 @@ import type { BadCase } from "./cases";
 /** Runs one bad case in `w`; returns what was wrong with the outcome (empty: it behaved). */
 export function runBadCase(w: World, k: BadCase): string[] {
   const command = k.command ?? k.env?.CNI_COMMAND ?? "ADD";
-  const before = command === "ADD" ? [snapshot(w.host), snapshot(w.pod)] : undefined;
+  // Taken once and kept while nothing changes (every case leaves both netns as they were).
+  const before = command === "ADD" ? (w.baseline ??= [snapshot(w.host), snapshot(w.pod)]) : undefined;
   const netns = k.netns ?? w.pod.path;
   const env = k.env
     ? Object.fromEntries(Object.entries({ PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...k.env }).map(([n, v]) => [n, v === "@pod" ? w.pod.path : v === "@bin" ? plugins() : v]))
@@ -223,6 +228,7 @@ export function runBadCase(w: World, k: BadCase): string[] {
     const after = [snapshot(w.host), snapshot(w.pod)];
     if (JSON.stringify(after[0]) !== JSON.stringify(before[0])) wrong.push(`host netns changed: ${JSON.stringify(after[0])}`);
     if (JSON.stringify(after[1]) !== JSON.stringify(before[1])) wrong.push(`pod netns changed: ${JSON.stringify(after[1])}`);
+    w.baseline = after;
   }
   return wrong;
 }
