@@ -112,3 +112,29 @@ describe("defect 8: differences from upstream, aligned", () => {
     expect((ipJson(["-4", "route", "show", "default"], w.pod.name) as any[])[0].gateway).toBe("198.51.100.1");
   });
 });
+
+describe("defect 3: the per-netns lock", () => {
+  test("a second command waits, then gives up with code 11 naming the netns; release removes the file", () => {
+    const w = world();
+    const { lockNetns, lockPath } = require("../../src/net/lock") as typeof import("../../src/net/lock");
+    const { existsSync } = require("node:fs") as typeof import("node:fs");
+    const held = lockNetns(w.pod.path)!;
+    expect(existsSync(lockPath(w.pod.path))).toBe(true);
+    let err: any;
+    try {
+      lockNetns(w.pod.path, 50);
+    } catch (e) {
+      err = e;
+    }
+    expect({ code: err?.code, names: String(err?.message).includes(w.pod.path) }).toEqual({ code: 11, names: true });
+    held.release();
+    expect(existsSync(lockPath(w.pod.path))).toBe(false);
+    const again = lockNetns(w.pod.path, 50)!;
+    again.release();
+  });
+
+  test("a netns that is gone needs no lock (DEL of a deleted pod)", () => {
+    const { lockNetns } = require("../../src/net/lock") as typeof import("../../src/net/lock");
+    expect(lockNetns("/var/run/netns/nh-gone-for-good", 50)).toBeUndefined();
+  });
+});
