@@ -4,11 +4,12 @@
 // `bun build.ts --release` (npm run release) also builds one executable per released platform
 // from the Bun runtimes in test/release/node_modules (npm packages, installed by `npm ci`; see
 // docs/release.md), packs each as dist/release/nexthop-<version>-linux-<arch>.tgz and writes
-// dist/release/SHA256SUMS. Nothing is downloaded. `--compare-x64` (with --release) builds the
-// x64 executable from both x64 runtimes and times their start-up side by side.
+// dist/release/SHA256SUMS. Nothing is downloaded. With `--image` it also builds the installer
+// image for the DaemonSet (deploy/) as an OCI archive beside them. `--compare-x64` builds the x64
+// executable from both x64 runtimes and times their start-up side by side.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const root = import.meta.dir;
@@ -52,13 +53,15 @@ interface ReleaseTarget {
   target: string;
   /** The npm package whose bin/bun is the runtime embedded in the executable. */
   runtime: string;
+  /** OCI architecture of the installer image built with --image (built only where ldd can list the libraries). */
+  image?: string;
 }
 
 // The x64 artifact is built on the baseline runtime (no AVX2 needed); `--compare-x64` shows
 // what the default runtime would change (docs/release.md has the figure and the choice).
 // musl is not released: docs/release.md says why.
 const RELEASE_TARGETS: readonly ReleaseTarget[] = [
-  { platform: "linux-x64", target: "bun-linux-x64-baseline", runtime: "@oven/bun-linux-x64-baseline" },
+  { platform: "linux-x64", target: "bun-linux-x64-baseline", runtime: "@oven/bun-linux-x64-baseline", image: "amd64" },
   { platform: "linux-arm64", target: "bun-linux-arm64", runtime: "@oven/bun-linux-aarch64" },
 ];
 const RUNTIMES_DIR = `${root}/test/release/node_modules`;
@@ -86,7 +89,7 @@ function sourceDateEpoch(): string {
   return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : "0";
 }
 
-function release(): void {
+function release(withImage: boolean): void {
   const version: string = JSON.parse(readFileSync(`${root}/package.json`, "utf8")).version;
   const runtimes = RELEASE_TARGETS.map((t) => runtimePath(t.runtime)); // all present before any work
   rmSync(RELEASE_DIR, { recursive: true, force: true });
@@ -110,12 +113,50 @@ function release(): void {
         `-cf - ${name} | gzip -n > ${tgz}`], RELEASE_DIR);
       sums.push(`${sha256(join(RELEASE_DIR, tgz))}  ${tgz}`);
       rows.push(`${tgz}: executable ${statSync(join(stage, "nexthop")).size} B, archive ${statSync(join(RELEASE_DIR, tgz)).size} B`);
+      if (withImage && t.image) {
+        const oci = `${name}.oci.tar`;
+        image(join(stage, "nexthop"), t.image, join(RELEASE_DIR, oci), version);
+        sums.push(`${sha256(join(RELEASE_DIR, oci))}  ${oci}`);
+        rows.push(`${oci}: OCI image archive ${statSync(join(RELEASE_DIR, oci)).size} B`);
+      }
     } finally {
       rmSync(stage, { recursive: true, force: true });
     }
   });
   writeFileSync(join(RELEASE_DIR, "SHA256SUMS"), sums.join("\n") + "\n");
   console.log(["release: dist/release/", ...rows.map((r) => `  ${r}`), "  SHA256SUMS"].join("\n"));
+}
+
+/**
+ * The DaemonSet installer image (deploy/): FROM scratch, holding only /nexthop and the dynamic
+ * loader and libraries `ldd` lists for it (no shell), entrypoint `/nexthop install --dir
+ * /host/opt/cni/bin`. Committed straight to an oci-archive file with buildah, so nothing is left
+ * in the local image store. Needs root and buildah (Debian's package; .ci/run installs it).
+ */
+function image(exe: string, arch: string, out: string, version: string): void {
+  if (process.arch !== (arch === "amd64" ? "x64" : arch)) throw new Error(`--image: ldd can list the libraries of ${arch} executables only on ${arch}`);
+  const ldd = spawnSync("ldd", [exe], { encoding: "utf8" });
+  if (ldd.status !== 0) throw new Error(`ldd ${exe} failed: ${ldd.stderr}`);
+  const libs = [...ldd.stdout.matchAll(/(?:^|\s)(\/\S+)/g)].map((m) => m[1]);
+  if (!libs.some((l) => /\/ld-linux[^/]*\.so/.test(l))) throw new Error(`ldd ${exe} names no dynamic loader:\n${ldd.stdout}`);
+  const from = spawnSync("buildah", ["from", "scratch"], { encoding: "utf8" });
+  if (from.status !== 0) throw new Error(`buildah from scratch failed: ${from.stderr}`);
+  const ctr = from.stdout.trim();
+  let committed = false;
+  try {
+    run(["buildah", "copy", "--quiet", "--chmod", "0755", ctr, exe, "/nexthop"]);
+    for (const lib of libs) run(["buildah", "copy", "--quiet", ctr, realpathSync(lib), lib]);
+    run(["buildah", "config", "--os", "linux", "--arch", arch,
+      "--entrypoint", JSON.stringify(["/nexthop", "install", "--dir", "/host/opt/cni/bin"]), "--cmd", "",
+      "--label", `org.opencontainers.image.version=${version}`,
+      "--label", "org.opencontainers.image.title=nexthop CNI plugins installer",
+      "--label", "org.opencontainers.image.licenses=Apache-2.0", ctr]);
+    rmSync(out, { force: true });
+    run(["buildah", "commit", "--quiet", "--rm", "--format", "oci", ctr, `oci-archive:${out}:nexthop:${version}`]);
+    committed = true;
+  } finally {
+    if (!committed) spawnSync("buildah", ["rm", ctr], { stdio: "ignore" });
+  }
 }
 
 /** Median whole-process wall time of `nexthop --version`, alternating between the executables. */
@@ -155,6 +196,6 @@ function compareX64(): void {
 }
 
 if (process.argv.includes("--release")) {
-  release();
+  release(process.argv.includes("--image"));
   if (process.argv.includes("--compare-x64")) compareX64();
 }
