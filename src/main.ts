@@ -154,6 +154,16 @@ function fsReason(err: unknown): string {
 
 class InstallError extends Error {}
 
+/** Removes a temporary file if it is there; never throws (it must not hide the step's own error). */
+function removeLeftover(path: string): void {
+  if (!lstatExists(path)) return;
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // a failure to clean up is reported by the failing step already
+  }
+}
+
 /** Runs an fs step; a failure becomes an InstallError saying what could not be done and why. */
 function fsStep<T>(what: string, fn: () => T): T {
   try {
@@ -247,7 +257,7 @@ export function install(opts: InstallOptions): string[] {
       fsStep(`cannot write ${t}`, () => writeCopy(opts.self, t));
       fsStep(`cannot rename ${t} to ${target}`, () => renameSync(t, target));
     } finally {
-      rmSync(t, { force: true });
+      removeLeftover(t);
     }
     log.push(`${binaryState === "absent" ? "installed" : "replaced"} ${target}`);
   }
@@ -259,11 +269,11 @@ export function install(opts: InstallOptions): string[] {
     }
     const t = tmp(n.name);
     try {
-      rmSync(t, { force: true });
+      removeLeftover(t);
       fsStep(`cannot create ${t}`, () => symlinkSync(BINARY_NAME, t));
       fsStep(`cannot rename ${t} to ${n.path}`, () => renameSync(t, n.path));
     } finally {
-      rmSync(t, { force: true });
+      removeLeftover(t);
     }
     log.push(`${n.state === "absent" ? "linked" : "replaced"} ${n.path} -> ${BINARY_NAME}`);
   }
