@@ -220,6 +220,8 @@ function fsyncDir(dir: string): void {
  * file, never a partial one, and never hits ETXTBSY (the file it runs is never opened for
  * writing). A failed step removes its temporary file: DIR keeps what it had.
  *
+ * docs/release.md has the details and the tests that prove them.
+ *
  * Idempotent. DIR must exist (a missing DIR is usually a missing host mount). Another nexthop
  * build at DIR/nexthop is replaced (an upgrade); refuses, before changing anything, to replace a
  * file that is not nexthop (e.g. the upstream Go `static`) unless `force`.
