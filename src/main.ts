@@ -256,6 +256,8 @@ export function install(opts: InstallOptions): string[] {
   } else {
     const t = tmp(BINARY_NAME);
     try {
+      // left by an install that died at this point with the same pid (in a container: always 1)
+      removeLeftover(t);
       fsStep(`cannot write ${t}`, () => writeCopy(opts.self, t));
       fsStep(`cannot rename ${t} to ${target}`, () => renameSync(t, target));
     } finally {

@@ -93,6 +93,18 @@ describe("install replaces a running nexthop atomically", () => {
   });
 });
 
+describe("install after an interrupted install", () => {
+  test("a temporary file left with this pid is replaced, and gone afterwards", () => {
+    const dir = freshDir();
+    // the installer runs as `bash -c 'exec …'`, so the temp name carries bash's pid
+    const script = `printf partial > "$2/.nexthop.nexthop-$$.tmp"; exec "$1" install --dir "$2"`;
+    const r = run(["bash", "-c", script, "installer", binary, dir]);
+    expect([r.exitCode, r.stderr]).toEqual([0, ""]);
+    expect(readdirSync(dir).sort()).toEqual(PLUGINS);
+    expect(readFileSync(join(dir, "nexthop")).equals(readFileSync(binary))).toBe(true);
+  });
+});
+
 describe("install: target directories that are refused", () => {
   test("missing DIR: a clear message, exit 1, nothing created", () => {
     const dir = join(work, "no-such", "bin");
