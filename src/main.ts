@@ -2,8 +2,9 @@
 // the name the binary was invoked as (process.argv0; with links process.argv holds a /$bunfs
 // path, see bun-runtime.md §8). Under any other name it is a small CLI: install, --version, --help.
 import {
-  chmodSync,
   closeSync,
+  fchmodSync,
+  fsyncSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -14,7 +15,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
-  copyFileSync,
+  writeSync,
 } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { ownPlugin, registeredPlugins } from "./cni/delegate.ts";
@@ -49,6 +50,12 @@ interface InstallOptions {
   self: string;
 }
 
+/**
+ * A string in every nexthop executable's embedded code (this very line), so an installed nexthop
+ * of another version is told from a foreign file by its bytes, without running it.
+ */
+const EXECUTABLE_MARK = "nexthop-multi-call-executable";
+
 /** Whether two regular files have the same contents (size first, then bytes). */
 function sameContents(a: string, b: string): boolean {
   const sa = statSync(a);
@@ -73,19 +80,46 @@ function sameContents(a: string, b: string): boolean {
   }
 }
 
-type Existing = "absent" | "ours" | "foreign";
+/** Whether the ELF file at `path` carries EXECUTABLE_MARK (read in overlapping 1 MiB chunks). */
+function isNexthopExecutable(path: string): boolean {
+  const fd = openSync(path, "r");
+  try {
+    const head = Buffer.alloc(4);
+    if (readSync(fd, head, 0, 4, 0) !== 4 || head.toString("latin1") !== "\x7fELF") return false;
+    const mark = Buffer.from(EXECUTABLE_MARK);
+    const buf = Buffer.allocUnsafe((1 << 20) + mark.length);
+    let kept = 0;
+    for (;;) {
+      const n = readSync(fd, buf, kept, buf.length - kept, null);
+      if (n === 0) return false;
+      const len = kept + n;
+      if (buf.subarray(0, len).includes(mark)) return true;
+      kept = Math.min(mark.length - 1, len);
+      buf.copyWithin(0, len - kept, len);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
 
-/** `path` is ours if it is a copy of (or a link to) this executable. */
+/** "ours": this very executable; "nexthop": another nexthop build (replaced without --force). */
+type Existing = "absent" | "ours" | "nexthop" | "foreign";
+
 function classifyBinary(path: string, self: string): Existing {
   if (!lstatExists(path)) return "absent";
   try {
-    return statSync(path).isFile() && sameContents(path, self) ? "ours" : "foreign";
+    if (!statSync(path).isFile()) return "foreign";
+    if (sameContents(path, self)) return "ours";
+    return isNexthopExecutable(path) ? "nexthop" : "foreign";
   } catch {
     return "foreign"; // dangling symlink or unreadable
   }
 }
 
-/** A plugin name is ours if it is a symlink to DIR/nexthop, or a copy/hard link of this executable. */
+/**
+ * A plugin name is ours if it is a symlink to DIR/nexthop, or a copy/hard link of a nexthop
+ * executable (an old-style install); anything else is foreign.
+ */
 function classifyPluginName(path: string, installed: string, self: string): Existing | "link" {
   if (!lstatExists(path)) return "absent";
   const st = lstatSync(path);
@@ -111,6 +145,67 @@ function lstatExists(path: string): boolean {
   }
 }
 
+/** "ENOSPC: no space left on device, write" -> "no space left on device (ENOSPC)". */
+function fsReason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (!e?.code) return String((e as Error)?.message ?? e);
+  const text = (e.message ?? "").replace(new RegExp(`^${e.code}: `), "").replace(/,.*$/s, "");
+  return `${text || "failed"} (${e.code})`;
+}
+
+class InstallError extends Error {}
+
+/** Removes a temporary file if it is there; never throws (it must not hide the step's own error). */
+function removeLeftover(path: string): void {
+  if (!lstatExists(path)) return;
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // a failure to clean up is reported by the failing step already
+  }
+}
+
+/** Runs an fs step; a failure becomes an InstallError saying what could not be done and why. */
+function fsStep<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new InstallError(`${what}: ${fsReason(err)}`);
+  }
+}
+
+/** Copies `from` to the new file `to` (mode 0755) and flushes it to disk before it is renamed. */
+function writeCopy(from: string, to: string): void {
+  const src = openSync(from, "r");
+  try {
+    // O_EXCL: never write through a file (or symlink) someone else put at the temporary name
+    const dst = openSync(to, "wx", 0o755);
+    try {
+      const buf = Buffer.allocUnsafe(1 << 20);
+      for (;;) {
+        const n = readSync(src, buf, 0, buf.length, null);
+        if (n === 0) break;
+        for (let off = 0; off < n; ) off += writeSync(dst, buf, off, n - off);
+      }
+      fchmodSync(dst, 0o755); // whatever the umask
+      fsyncSync(dst);
+    } finally {
+      closeSync(dst);
+    }
+  } finally {
+    closeSync(src);
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Installs this executable as DIR/nexthop and the plugin names as relative symlinks to it.
  *
@@ -119,15 +214,31 @@ function lstatExists(path: string): boolean {
  * replaced atomically (a new file renamed over it, as this command does), every plugin name
  * follows at once, whereas hard links would keep running the old inode. The links are relative
  * ("nexthop"), so the directory keeps working when mounted elsewhere (e.g. /opt/cni/bin seen
- * from a container at another path). Every change is a rename over the old entry, so a runtime
- * exec'ing a plugin meanwhile sees the old or the new file, never a missing or partial one.
+ * from a container at another path).
  *
- * Idempotent. Refuses, before changing anything, to replace a file that is neither a copy of
- * this executable nor a link to it (e.g. the upstream Go `static`) unless `force`.
+ * Every change is made beside the target (a temporary name in DIR, written in full and flushed)
+ * and then renamed over it, so a runtime exec'ing a plugin meanwhile runs the old or the new
+ * file, never a partial one, and never hits ETXTBSY (the file it runs is never opened for
+ * writing). A failed step removes its temporary file: DIR keeps what it had.
+ *
+ * docs/release.md has the details and the tests that prove them.
+ *
+ * Idempotent. DIR must exist (a missing DIR is usually a missing host mount). Another nexthop
+ * build at DIR/nexthop is replaced (an upgrade); refuses, before changing anything, to replace a
+ * file that is not nexthop (e.g. the upstream Go `static`) unless `force`.
  */
 export function install(opts: InstallOptions): string[] {
   const dir = resolve(opts.dir);
-  mkdirSync(dir, { recursive: true });
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new InstallError(`${dir} does not exist: create it, or mount the node's CNI plugin directory there`);
+    }
+    throw new InstallError(`cannot use ${dir}: ${fsReason(err)}`);
+  }
+  if (!st.isDirectory()) throw new InstallError(`${dir} is not a directory`);
   const target = join(dir, BINARY_NAME);
   const log: string[] = [];
 
@@ -135,8 +246,8 @@ export function install(opts: InstallOptions): string[] {
   const names = PLUGIN_NAMES.map((n) => ({ name: n, path: join(dir, n), state: classifyPluginName(join(dir, n), target, opts.self) }));
   const foreign = [...(binaryState === "foreign" ? [target] : []), ...names.filter((n) => n.state === "foreign").map((n) => n.path)];
   if (foreign.length > 0 && !opts.force) {
-    throw new Error(
-      `refusing to overwrite ${foreign.join(", ")}: not a copy of or a link to this nexthop executable (use --force to replace)`,
+    throw new InstallError(
+      `refusing to overwrite ${foreign.join(", ")}: not a copy of or a link to a nexthop executable (use --force to replace)`,
     );
   }
 
@@ -146,11 +257,12 @@ export function install(opts: InstallOptions): string[] {
   } else {
     const t = tmp(BINARY_NAME);
     try {
-      copyFileSync(opts.self, t);
-      chmodSync(t, 0o755);
-      renameSync(t, target);
+      // left by an install that died at this point with the same pid (in a container: always 1)
+      removeLeftover(t);
+      fsStep(`cannot write ${t}`, () => writeCopy(opts.self, t));
+      fsStep(`cannot rename ${t} to ${target}`, () => renameSync(t, target));
     } finally {
-      rmSync(t, { force: true });
+      removeLeftover(t);
     }
     log.push(`${binaryState === "absent" ? "installed" : "replaced"} ${target}`);
   }
@@ -162,14 +274,16 @@ export function install(opts: InstallOptions): string[] {
     }
     const t = tmp(n.name);
     try {
-      rmSync(t, { force: true });
-      symlinkSync(BINARY_NAME, t);
-      renameSync(t, n.path);
+      removeLeftover(t);
+      fsStep(`cannot create ${t}`, () => symlinkSync(BINARY_NAME, t));
+      fsStep(`cannot rename ${t} to ${n.path}`, () => renameSync(t, n.path));
     } finally {
-      rmSync(t, { force: true });
+      removeLeftover(t);
     }
     log.push(`${n.state === "absent" ? "linked" : "replaced"} ${n.path} -> ${BINARY_NAME}`);
   }
+  // the renames themselves survive a crash once the directory is flushed
+  if (log.some((l) => !l.startsWith("unchanged "))) fsStep(`cannot flush ${dir}`, () => fsyncDir(dir));
   return log;
 }
 
@@ -183,7 +297,9 @@ Under any other name:
 
   nexthop install --dir DIR [--force]
       Copy this executable to DIR/nexthop and create DIR/{${PLUGIN_NAMES.join(",")}} as symlinks
-      to it. Idempotent. Refuses to replace other files (e.g. upstream plugins) unless --force.
+      to it, each written beside and renamed over the old entry (plugins running meanwhile are
+      not disturbed). DIR must exist. Idempotent; replaces another nexthop build (an upgrade);
+      refuses to replace other files (e.g. upstream plugins) unless --force.
   nexthop --version     Print the version, CNI versions and plugins in this build.
   nexthop --help        Print this help.
 `;
@@ -224,7 +340,8 @@ export function cli(argv: string[], env: Readonly<Record<string, string | undefi
     try {
       return { stdout: install({ dir, force, self }).join("\n") + "\n", stderr: "", exitCode: 0 };
     } catch (err) {
-      return { stdout: "", stderr: `nexthop install: ${(err as Error).message}\n`, exitCode: 1 };
+      const msg = err instanceof InstallError ? err.message : `unexpected failure: ${fsReason(err)}`;
+      return { stdout: "", stderr: `nexthop install: ${msg}\n`, exitCode: 1 };
     }
   }
   return { stdout: "", stderr: `nexthop: unknown command ${goQuote(cmd)}\n${HELP}`, exitCode: 2 };

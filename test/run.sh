@@ -1,8 +1,8 @@
 #!/bin/bash
 # test/run.sh -- what `npm test` runs.
 #
-#  1. builds dist/nexthop (bun build.ts) and type-checks (tsc --noEmit); a failure of
-#     either counts as a failure;
+#  1. builds dist/nexthop (bun build.ts), the release artifacts (bun build.ts --release
+#     --image: dist/release) and type-checks (tsc --noEmit); a failure of any counts as a failure;
 #  2. host suites: `bun test` over test/ except *.vm.test.* files;
 #  3. VM suites (test/**/*.vm.test.*, they need vrf/ipvlan/dummy): all files in ONE
 #     `bun test` inside ONE throw-away VM (test/vm/run-in-vm.sh, TCG, ~3 s boot).
@@ -76,6 +76,16 @@ if [ $rc -ne 0 ]; then
 	say "!!! BUILD FAILED (bun build.ts exited $rc): the suites below run against whatever dist/ holds"
 	runner_fail "build dist/nexthop" "bun build.ts exited $rc; see its output above"
 fi
+
+######################################################################
+# The release artifacts (dist/release: per-platform tarballs, the installer image, SHA256SUMS),
+# which test/release/*.test.ts unpack and run (chroot, qemu-user, podman).
+phase "release: bun build.ts --release --image"
+T=$(now)
+"$BUN" build.ts --release --image >&2
+rc=$?
+TIMINGS+=("release $(secs "$T")s")
+[ $rc -eq 0 ] || runner_fail "release artifacts" "bun build.ts --release --image exited $rc; see its output above"
 
 ######################################################################
 # Bun runs TypeScript without checking it; the FFI layer in particular leans on its types.

@@ -164,6 +164,7 @@ describe("dist/nexthop as a command", () => {
   it("install --dir: the executable plus relative symlinks; idempotent; the installed names work", () => {
     const root = mkdtempSync(join(tmpdir(), "nh-install-"));
     const dir = join(root, "opt/cni/bin");
+    mkdirSync(dir, { recursive: true }); // install needs DIR to exist (test/release/install.test.ts)
     try {
       const first = run(binary, {}, "", undefined, ["install", "--dir", dir]);
       expect(first.exitCode).toBe(0);
