@@ -2,7 +2,7 @@
 // IPAM, configure addresses and routes; DEL detaches shared routes before deleting the device;
 // CHECK compares prevResult with the kernel. Every ADD step is undone if a later one fails.
 import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus } from "../cni/delegate";
-import { CniError, ErrCode, errorText, step } from "../cni/errors";
+import { CniError, ErrCode, step } from "../cni/errors";
 import type { CmdArgs, DNS, Interface, Plugin, Result } from "../cni/types";
 import { ALL_VERSIONS, convertResult } from "../cni/version";
 import { formatIP, parseCIDR } from "../ipam/ip";
@@ -21,7 +21,8 @@ import { applyMultipath, checkMultipath, holderId, releaseMultipath, withOwnMetr
 import { planRoutes, type Ecmp } from "./plan";
 import { detachSharedRoutes } from "./routes";
 import { writeSysctl } from "./sysctl";
-import { UndoLog } from "./undo";
+import { vrfTableOf } from "./vrf";
+import { rolledBack, UndoLog } from "./undo";
 
 export interface AttachConf {
   kind: "macvlan" | "ipvlan";
@@ -135,10 +136,7 @@ export function attachAdd(conf: AttachConf, args: CmdArgs): Result {
     convertResult(result, args.cniVersion);
     return result;
   } catch (e) {
-    const failures = log.rollback();
-    const err = e instanceof CniError ? e : new CniError(ErrCode.Internal, errorText(e));
-    if (failures.length === 0) throw err;
-    throw new CniError(err.code, err.message, [err.details, `rollback incomplete: ${failures.join("; ")}`].filter(Boolean).join("; "));
+    throw rolledBack(e, log);
   } finally {
     opened?.close();
     libc().close(podFd);
@@ -188,7 +186,12 @@ export function attachCheck(conf: AttachConf, args: CmdArgs, checkLink: (link: L
       }
     }
     const routes = listRoutes(pod);
-    const writes = planRoutes(prev, args.ifname, link.index, conf.ecmp);
+    // A chained vrf moved this device's main-table routes into its VRF's table, and a runtime's
+    // cached result may not say so (libcni before 1.2 drops `table`): look there (docs/vrf.md).
+    const vrfTable = vrfTableOf(pod, link);
+    const writes = planRoutes(prev, args.ifname, link.index, conf.ecmp).map((w) =>
+      vrfTable && w.set.key.table === RT_TABLE_MAIN ? { ...w, set: { ...w.set, key: { ...w.set.key, table: vrfTable } } } : w,
+    );
     for (const w of writes) {
       // Compared as sets, per key: all aliases with the key count (upstream mode may have put one
       // route per gateway), and only nexthops through this device (others belong to others).

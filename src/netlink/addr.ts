@@ -37,12 +37,12 @@ export function addrRows(index?: number): Addr[] {
 }
 
 /** Adds `ip`/`prefixlen` to the interface (the prefix route comes from the kernel). */
-export function addAddr(sock: NetlinkSocket, index: number, ip: string, prefixlen: number): void {
+export function addAddr(sock: NetlinkSocket, index: number, ip: string, prefixlen: number, flags?: number): void {
   const bytes = ipBytes(ip);
   const family = bytes.length === 4 ? AF_INET : AF_INET6;
   sock.request((seq) =>
     codec.encodeAddr(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, {
-      family, prefixlen, index, local: bytes, address: bytes,
+      family, prefixlen, index, local: bytes, address: bytes, flags,
     }),
   );
 }

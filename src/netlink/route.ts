@@ -57,6 +57,30 @@ export function listRoutes(sock: NetlinkSocket, family = AF_UNSPEC, opts: { allT
   return out;
 }
 
+/**
+ * The unicast routes, in every table and both families, with a nexthop through `ifindex`: rows
+ * are filtered in the codec's table, so only those routes are materialised.
+ */
+export function routesThrough(sock: NetlinkSocket, ifindex: number): KernelRoute[] {
+  const r = codec.routes;
+  return listRoutes(sock, AF_UNSPEC, {
+    want: (i) => {
+      const n = r.nexthopCount(i);
+      if (n === 0) return r.oif(i) === ifindex;
+      for (let k = 0; k < n; k++) if (r.nhIfindex(i, k) === ifindex) return true;
+      return false;
+    },
+  });
+}
+
+/** The ids of the tables that hold at least one route of any type. */
+export function routeTables(sock: NetlinkSocket): Set<number> {
+  sock.dump((seq) => codec.encodeDump(RTM_GETROUTE, seq, AF_UNSPEC));
+  const tables = new Set<number>();
+  for (let i = 0; i < codec.routes.count; i++) if (codec.routes.type(i) === RTM_NEWROUTE) tables.add(codec.routes.table(i));
+  return tables;
+}
+
 function routeFromRow(i: number): KernelRoute {
   const r = codec.routes;
   const family = r.family(i);
