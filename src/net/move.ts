@@ -44,7 +44,10 @@ export function planMoves(routes: readonly KernelRoute[], ifindex: number, table
     const to: RouteKey = { family: r.family, table: leave ? table : r.table, dst: r.dst, priority: r.priority, tos: r.tos, scope: r.scope };
     moves.push({ from: r, to, nexthops: mine.map((nh) => ({ ...nh })), leave });
   }
-  return moves;
+  // Device routes first: a gateway may be reachable only through one of them (the kernel checks
+  // the gateway against the target table when the route is written).
+  const direct = (m: NexthopMove) => m.nexthops.every((nh) => nh.gateway === undefined);
+  return [...moves.filter(direct), ...moves.filter((m) => !direct(m))];
 }
 
 function text(key: RouteKey, nexthops: readonly Nexthop[]): string {

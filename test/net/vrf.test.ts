@@ -47,6 +47,14 @@ describe("planMoves", () => {
     expect(moves[2].to).toEqual({ family: AF_INET, table: 1001, dst: "10.0.0.0/8", priority: 50, tos: 0, scope: 0 });
   });
 
+  test("device routes are moved before gateway routes (a gateway may be reachable only through one)", () => {
+    const moves = planMoves([
+      route({ dst: "10.40.0.0/16", nexthops: [{ gateway: "10.50.0.1", ifindex: net1, weight: 1 }] }),
+      route({ dst: "10.50.0.0/16", nexthops: [{ ifindex: net1, weight: 1 }], scope: 253 }),
+    ], net1, 1001);
+    expect(moves.map((m) => m.from.dst)).toEqual(["10.50.0.0/16", "10.40.0.0/16"]);
+  });
+
   test("a route nexthop cannot write back is refused before any change", () => {
     const e = (() => {
       try {
