@@ -23,7 +23,8 @@ import { applyMultipath, checkMultipath, holderId, releaseMultipath, withOwnMetr
 import { planRoutes, type Ecmp } from "./plan";
 import { detachSharedRoutes } from "./routes";
 import { writeSysctl } from "./sysctl";
-import { UndoLog } from "./undo";
+import { vrfTableOf } from "./vrf";
+import { rolledBack, UndoLog } from "./undo";
 
 export interface AttachConf {
   kind: "macvlan" | "ipvlan";
@@ -160,10 +161,7 @@ function attachAddLocked(conf: AttachConf, args: CmdArgs): Result {
     convertResult(result, args.cniVersion);
     return result;
   } catch (e) {
-    const failures = log.rollback();
-    const err = e instanceof CniError ? e : new CniError(ErrCode.Internal, errorText(e));
-    if (failures.length === 0) throw err;
-    throw new CniError(err.code, err.message, [err.details, `rollback incomplete: ${failures.join("; ")}`].filter(Boolean).join("; "));
+    throw rolledBack(e, log);
   } finally {
     opened?.close();
     libc().close(podFd);
@@ -218,7 +216,12 @@ export function attachCheck(conf: AttachConf, args: CmdArgs, checkLink: (link: L
       }
     }
     const routes = listRoutes(pod);
-    const writes = planRoutes(prev, args.ifname, link.index, conf.ecmp, "prevResult.routes");
+    // A chained vrf moved this device's main-table routes into its VRF's table, and a runtime's
+    // cached result may not say so (libcni before 1.2 drops `table`): look there (docs/vrf.md).
+    const vrfTable = vrfTableOf(pod, link);
+    const writes = planRoutes(prev, args.ifname, link.index, conf.ecmp, "prevResult.routes").map((w) =>
+      vrfTable && w.set.key.table === RT_TABLE_MAIN ? { ...w, set: { ...w.set, key: { ...w.set.key, table: vrfTable } } } : w,
+    );
     for (const w of writes) {
       // Compared as sets, per key: all aliases with the key count (upstream mode may have put one
       // route per gateway), and only nexthops through this device (others belong to others).

@@ -11,7 +11,7 @@
 import { CniError, ErrCode } from "../cni/errors";
 import { AF_INET, AF_INET6, ESRCH, RTN_UNICAST } from "../netlink/constants";
 import { keyText, sameSlot, type RouteKey } from "../netlink/key";
-import { deleteRoute, findRoute, listRoutes, writeRoute, type KernelRoute, type Nexthop } from "../netlink/route";
+import { deleteRoute, findRoute, listRoutes, writeRoute, type KernelRoute, type Nexthop, type RouteAttrs } from "../netlink/route";
 import { NetlinkError, type NetlinkSocket } from "../netlink/socket";
 import { difference, hasNexthop, union } from "./nexthops";
 import type { UndoLog } from "./undo";
@@ -21,6 +21,8 @@ export interface NexthopSet {
   nexthops: Nexthop[];
   mtu?: number;
   advmss?: number;
+  /** The rest of the route's attributes when the set is created (a move carries them all). */
+  attrs?: RouteAttrs;
 }
 
 function describe(set: NexthopSet): string {
@@ -45,7 +47,7 @@ function cannotRewrite(route: KernelRoute, key: RouteKey): string | undefined {
 /** Adds the nexthops of `set` to the route under its key, creating the route if needed. */
 export function joinNexthops(sock: NetlinkSocket, set: NexthopSet, log?: UndoLog): void {
   const { key } = set;
-  const own = { mtu: set.mtu, advmss: set.advmss };
+  const own: RouteAttrs = { ...set.attrs, mtu: set.mtu ?? set.attrs?.mtu, advmss: set.advmss ?? set.attrs?.advmss };
   let added: Nexthop[];
   if (key.family === AF_INET6) {
     const current = findRoute(sock, key);
@@ -74,11 +76,12 @@ export function joinNexthops(sock: NetlinkSocket, set: NexthopSet, log?: UndoLog
  */
 export function leaveNexthops(sock: NetlinkSocket, key: RouteKey, remove: readonly Nexthop[], log?: UndoLog): Nexthop[] {
   let removed: Nexthop[];
-  let attrs: { mtu?: number; advmss?: number } = {};
+  let attrs: { mtu?: number; advmss?: number; attrs?: RouteAttrs } = {};
   if (key.family === AF_INET6) {
     const route = findRoute(sock, key);
     removed = route?.nexthops.filter((nh) => hasNexthop(remove, nh)) ?? [];
     for (const nh of removed) deleteRoute(sock, key, [nh]);
+    if (route) attrs = { mtu: route.mtu, advmss: route.advmss, attrs: attrsOf(route) };
   } else {
     const slot = ipv4Slot(sock, key);
     const route = slot.find((r) => r.type === RTN_UNICAST && r.nexthops.some((nh) => hasNexthop(remove, nh)));
@@ -93,10 +96,15 @@ export function leaveNexthops(sock: NetlinkSocket, key: RouteKey, remove: readon
       }
       rewriteIpv4(sock, route, slot[0] === route, remaining);
     }
-    attrs = { mtu: route.mtu, advmss: route.advmss };
+    attrs = { mtu: route.mtu, advmss: route.advmss, attrs: attrsOf(route) };
   }
   if (removed.length) log?.push(`remove nexthops from route ${keyText(key)}`, () => joinNexthops(sock, { key, nexthops: removed, ...attrs }));
   return removed;
+}
+
+/** The attributes of a kernel route that a rewrite or a move writes back. */
+export function attrsOf(r: KernelRoute): RouteAttrs {
+  return { protocol: r.protocol, prefsrc: r.prefsrc, mtu: r.mtu, advmss: r.advmss, metricsRaw: r.metricsRaw };
 }
 
 function rewriteIpv4(sock: NetlinkSocket, route: KernelRoute, isFirst: boolean, nexthops: Nexthop[]): void {

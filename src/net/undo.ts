@@ -1,5 +1,6 @@
 // The undo log that makes ADD all-or-nothing: every step that changed the kernel (or called an
 // IPAM plugin) records how to take it back; on failure the steps are undone newest first.
+import { CniError, ErrCode, errorText } from "../cni/errors";
 
 interface Step {
   what: string;
@@ -35,4 +36,12 @@ export class UndoLog {
   get size(): number {
     return this.steps.length;
   }
+}
+
+/** Rolls `log` back after `e` and returns the error to report, with any failed undo in its details. */
+export function rolledBack(e: unknown, log: UndoLog): CniError {
+  const failures = log.rollback();
+  const err = e instanceof CniError ? e : new CniError(ErrCode.Internal, errorText(e));
+  if (failures.length === 0) return err;
+  return new CniError(err.code, err.message, [err.details, `rollback incomplete: ${failures.join("; ")}`].filter(Boolean).join("; "));
 }

@@ -45,12 +45,12 @@ export function broadcastOf(bytes: Uint8Array, prefixlen: number): Uint8Array | 
 }
 
 /** Adds `ip`/`prefixlen` to the interface (the prefix route comes from the kernel). */
-export function addAddr(sock: NetlinkSocket, index: number, ip: string, prefixlen: number): void {
+export function addAddr(sock: NetlinkSocket, index: number, ip: string, prefixlen: number, flags?: number): void {
   const bytes = ipBytes(ip);
   const family = bytes.length === 4 ? AF_INET : AF_INET6;
   sock.request((seq) =>
     codec.encodeAddr(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, {
-      family, prefixlen, index, local: bytes, address: bytes, broadcast: broadcastOf(bytes, prefixlen),
+      family, prefixlen, index, local: bytes, address: bytes, broadcast: broadcastOf(bytes, prefixlen), flags,
     }),
   );
 }

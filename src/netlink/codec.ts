@@ -658,9 +658,13 @@ export class RouteRows {
   }
   /** True when the route sends through `ifindex`: its RTA_OIF or any RTA_MULTIPATH nexthop. */
   usesIfindex(i: number, ifindex: number): boolean {
-    if (this.oif(i) === ifindex) return true;
-    const n = this.nexthopCount(i);
-    for (let k = 0; k < n; k++) if (this.nhIfindex(i, k) === ifindex) return true;
+    // One row lookup, then the nexthops by address: vrf scans every row of a dump with this.
+    const r = this.row(i);
+    const dv = this.c.dv;
+    const n = dv.getUint32(r + L.RT_NH_COUNT, true);
+    if (n === 0) return this.oif(i) === ifindex;
+    let p = this.c.nhBase + dv.getUint32(r + L.RT_NH_START, true) * L.NEXTHOP_ROW + L.NH_IFINDEX;
+    for (let k = 0; k < n; k++, p += L.NEXTHOP_ROW) if (dv.getInt32(p, true) === ifindex) return true;
     return false;
   }
 }

@@ -44,10 +44,14 @@ export const RTNLGRP_IPV6_IFADDR = 9;
 
 export const RT_TABLE_UNSPEC = 0;
 export const RT_TABLE_COMPAT = 252;
+export const RT_TABLE_DEFAULT = 253;
 export const RT_TABLE_MAIN = 254;
+export const RT_TABLE_LOCAL = 255;
 
 export const RTPROT_UNSPEC = 0;
+export const RTPROT_KERNEL = 2;
 export const RTPROT_BOOT = 3;
+export const RTPROT_RA = 9;
 
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_LINK = 253;

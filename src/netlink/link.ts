@@ -56,6 +56,14 @@ function getLink(sock: NetlinkSocket, spec: LinkSpec): Link | undefined {
   return undefined;
 }
 
+/** Every link of the namespace. */
+export function listLinks(sock: NetlinkSocket): Link[] {
+  sock.dump((seq) => codec.encodeDump(RTM_GETLINK, seq, AF_UNSPEC));
+  const out: Link[] = [];
+  for (let i = 0; i < codec.links.count; i++) if (codec.links.type(i) === RTM_NEWLINK) out.push(linkFromRow(i));
+  return out;
+}
+
 export function linkByName(sock: NetlinkSocket, name: string): Link | undefined {
   return getLink(sock, { ifname: name });
 }
@@ -91,6 +99,11 @@ function setLink(sock: NetlinkSocket, spec: LinkSpec): void {
 
 export function setLinkUp(sock: NetlinkSocket, index: number, up = true): void {
   setLink(sock, { index, flags: up ? IFF_UP : 0, change: IFF_UP });
+}
+
+/** Enslaves the device to `master` (0 releases it). */
+export function setLinkMaster(sock: NetlinkSocket, index: number, master: number): void {
+  setLink(sock, { index, master });
 }
 
 export function renameLink(sock: NetlinkSocket, index: number, name: string): void {

@@ -49,12 +49,29 @@ export function listRoutes(sock: NetlinkSocket, family = AF_UNSPEC, opts: { allT
   const rows = codec.routes;
   const out: KernelRoute[] = [];
   for (let i = 0; i < rows.count; i++) {
+    // `want` first: a scan (routesThrough) rejects most rows with it, at the cost of one read.
+    if (opts.want && !opts.want(i)) continue;
     if (rows.type(i) !== RTM_NEWROUTE || rows.flags(i) & RTM_F_CLONED) continue;
     if (!opts.allTypes && rows.routeType(i) !== RTN_UNICAST) continue;
-    if (opts.want && !opts.want(i)) continue;
     out.push(routeFromRow(i));
   }
   return out;
+}
+
+/**
+ * The unicast routes, in every table and both families, with a nexthop through `ifindex`: rows
+ * are filtered in the codec's table, so only those routes are materialised.
+ */
+export function routesThrough(sock: NetlinkSocket, ifindex: number): KernelRoute[] {
+  return listRoutes(sock, AF_UNSPEC, { want: (i) => codec.routes.usesIfindex(i, ifindex) });
+}
+
+/** The ids of the tables that hold at least one route of any type. */
+export function routeTables(sock: NetlinkSocket): Set<number> {
+  sock.dump((seq) => codec.encodeDump(RTM_GETROUTE, seq, AF_UNSPEC));
+  const tables = new Set<number>();
+  for (let i = 0; i < codec.routes.count; i++) if (codec.routes.type(i) === RTM_NEWROUTE) tables.add(codec.routes.table(i));
+  return tables;
 }
 
 function routeFromRow(i: number): KernelRoute {

@@ -5,10 +5,10 @@
 // then.
 //
 // The registry lives in src/cni/delegate.ts so delegation (macvlan -> static) finds the same
-// stand-ins. Add vrf here when src/plugins/vrf.ts lands.
+// stand-ins.
 import { registerPlugin } from "../cni/delegate.ts";
 import type { CmdArgs, Plugin } from "../cni/types.ts";
-import { ALL_VERSIONS } from "../cni/version.ts";
+import { ALL_VERSIONS, versionsStartingFrom } from "../cni/version.ts";
 
 /** The names nexthop installs and answers to (argv[0] of the multi-call binary). */
 export const PLUGIN_NAMES = ["static", "macvlan", "ipvlan", "vrf"] as const;
@@ -30,5 +30,6 @@ function lazyPlugin(name: string, supportedVersions: readonly string[], load: ()
 registerPlugin(lazyPlugin("static", ALL_VERSIONS, () => require("./static.ts").default));
 registerPlugin(lazyPlugin("macvlan", ALL_VERSIONS, () => require("./macvlan.ts").default));
 registerPlugin(lazyPlugin("ipvlan", ALL_VERSIONS, () => require("./ipvlan.ts").default));
+registerPlugin(lazyPlugin("vrf", versionsStartingFrom("0.3.1"), () => require("./vrf.ts").default));
 
 export { ownPlugin, registerPlugin, registeredPlugins } from "../cni/delegate.ts";

@@ -5,6 +5,7 @@
 //   2. dump+parse of a 100 000-route table, in-process: raw recv loop vs NetlinkSocket+codec
 //   3. macvlan+static ADD / CHECK / DEL, DAD off (N=20) and DAD on (N=5), plus the kernel's DAD
 //   4. multipath failover / failback with real flows (test/bench/failover.ts; N=3 per configuration)
+//   5. vrf ADD / DEL in the test VM (test/vm, the host kernel has no vrf), nexthop vs /usr/lib/cni/vrf
 //
 // Measured the way ../shared/reference/peers.md measured the Go plugins: whole processes under a
 // small C timer (test/bench/timer.c, compiled here: fork -> execvp -> wait4, CLOCK_MONOTONIC wall,
@@ -18,7 +19,7 @@
 // samples to test-results/bench.json.
 //
 // Environment: NEXTHOP_BENCH_QUICK=1 divides every N by 4 (for trying the harness out);
-// NEXTHOP_BENCH_ONLY=cold,dump,cni,dad,failover picks sections; NEXTHOP_BENCH_GO_DIR (default /usr/lib/cni)
+// NEXTHOP_BENCH_ONLY=cold,dump,cni,dad,failover,vrf picks sections; NEXTHOP_BENCH_GO_DIR (default /usr/lib/cni)
 // is where the Go peers are looked for (a missing peer is reported loudly, nexthop runs alone).
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
@@ -30,6 +31,9 @@ import { AF_INET, AF_NETLINK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NETLINK_R
 import { check, errno, libc, SyscallError } from "../../src/netlink/libc";
 import { withNetns } from "../../src/netlink/netns";
 import { NetlinkSocket } from "../../src/netlink/socket";
+import { linkByName } from "../../src/netlink/link";
+import { routesThrough } from "../../src/netlink/route";
+import { planMoves } from "../../src/net/move";
 
 import { benchFailover, failoverTable, FAILOVER_WINDOWS } from "./failover";
 
@@ -37,7 +41,7 @@ const ROOT = join(import.meta.dir, "../..");
 const DIST = join(ROOT, "dist/nexthop");
 const GO_DIR = process.env.NEXTHOP_BENCH_GO_DIR ?? "/usr/lib/cni"; // Debian's containernetworking-plugins
 const QUICK = process.env.NEXTHOP_BENCH_QUICK === "1";
-const ONLY = new Set((process.env.NEXTHOP_BENCH_ONLY ?? "cold,dump,cni,dad,failover").split(",").map((s) => s.trim()));
+const ONLY = new Set((process.env.NEXTHOP_BENCH_ONLY ?? "cold,dump,cni,dad,failover,vrf").split(",").map((s) => s.trim()));
 const n = (full: number, min = 2) => (QUICK ? Math.max(min, Math.ceil(full / 4)) : full);
 
 const N_COLD = n(40);
@@ -48,6 +52,7 @@ const WARM_DUMP = 3;
 const N_NODAD = n(20);
 const N_DAD = n(5);
 const N_KDAD = n(5);
+const N_VRF = n(10);
 const WARM_CNI = 2;
 const NETNS_SETTLE_MS = 300;
 
@@ -227,7 +232,7 @@ function setupPlugins(): void {
   NH_DIR = join(work, "nh");
   mkdirSync(NH_DIR);
   copyFileSync(DIST, join(NH_DIR, "nexthop"));
-  for (const p of ["static", "macvlan", "ipvlan"]) symlinkSync("nexthop", join(NH_DIR, p));
+  for (const p of ["static", "macvlan", "ipvlan", "vrf"]) symlinkSync("nexthop", join(NH_DIR, p));
   goStatic = existsSync(join(GO_DIR, "static")) ? join(GO_DIR, "static") : undefined;
   goMacvlan = existsSync(join(GO_DIR, "macvlan")) && goStatic ? join(GO_DIR, "macvlan") : undefined;
   if (!goStatic || !goMacvlan) {
@@ -302,13 +307,18 @@ async function benchCold(): Promise<void> {
 // ------------------------------------------------------------------------------------------------
 // 2. dump + parse of a 100 000-route table
 
+const RT2_ROUTES = 8;
+
 function buildRouteTable(ns: string): void {
   const n = (args: string) => sh(["ip", "-n", ns, ...args.split(" ")]);
   n("link add rt0 type veth peer name rt0p");
   n("link add rt1 type veth peer name rt1p");
   n("addr add 198.18.0.1/24 dev rt0");
   n("addr add 198.18.1.1/24 dev rt1");
-  for (const l of ["rt0", "rt0p", "rt1", "rt1p"]) n(`link set ${l} up`);
+  // rt2: the interface vrf's scan-and-plan looks for (a pod's secondary with a few routes).
+  n("link add rt2 type veth peer name rt2p");
+  n("addr add 198.18.2.1/24 dev rt2");
+  for (const l of ["rt0", "rt0p", "rt1", "rt1p", "rt2", "rt2p"]) n(`link set ${l} up`);
   const lines: string[] = [];
   const base = (100 << 24) | (64 << 16); // 100.64.0.0/10, /28 steps
   for (let i = 0; i < ROUTES; i++) {
@@ -317,6 +327,11 @@ function buildRouteTable(ns: string): void {
     lines.push(i < ROUTES / 2
       ? `route add ${dst} nexthop via 198.18.0.2 dev rt0 nexthop via 198.18.1.2 dev rt1`
       : `route add ${dst} via 198.18.${i % 2}.2 dev rt${i % 2}`);
+  }
+  for (let i = 0; i < RT2_ROUTES; i++) {
+    lines.push(i % 2
+      ? `route add 100.120.${i}.0/24 via 198.18.2.2 dev rt2`
+      : `route add 100.120.${i}.0/24 nexthop via 198.18.0.2 dev rt0 nexthop via 198.18.2.2 dev rt2`);
   }
   const file = join(work, "routes.batch");
   writeFileSync(file, lines.join("\n") + "\n");
@@ -382,13 +397,14 @@ async function benchDump(): Promise<void> {
     const t0 = performance.now();
     buildRouteTable(ns);
     const loadMs = performance.now() - t0;
-    const expected = ROUTES + 6; // + 2 connected (main) + 4 local-table routes (peers.md §6)
-    say(`  table: ${ROUTES} IPv4 /28 routes (first half 2-nexthop multipath) loaded with one \`ip -batch\` in ${fms(loadMs)} ms; expected dump rows ${expected}`);
+    // + 3 connected (main) + 6 local-table routes (local and broadcast per address) + rt2's own
+    const expected = ROUTES + 9 + RT2_ROUTES;
+    say(`  table: ${ROUTES} IPv4 /28 routes (first half 2-nexthop multipath) + ${RT2_ROUTES} through rt2 (half of them multipath with rt0) loaded with one \`ip -batch\` in ${fms(loadMs)} ms; expected dump rows ${expected}`);
 
     const buf = new Uint8Array(64 * 1024);
     const dv = new DataView(buf.buffer);
     let seq = 1;
-    const raws: number[] = [], nhs: number[] = [];
+    const raws: number[] = [], nhs: number[] = [], scans: number[] = [];
     let rawInfo = { msgs: 0, bytes: 0, recvs: 0 };
     let rows = 0;
     const runRaw = () => {
@@ -412,14 +428,37 @@ async function benchDump(): Promise<void> {
         sock.close();
       }
     };
-    // Socket open/close (setns in and out) is outside the timed part, the same for both.
+    // (c) vrf's scan-and-plan (src/net/vrf.ts planEnslave): the same dump, both families, the
+    // routes with a nexthop through rt2 picked in the codec's rows, materialised and planned as
+    // moves into table 1001. (d) the same for rt1, which 3/4 of the table goes through: the
+    // worst case, shown without a target.
+    const moved: Record<string, number> = {};
+    const scanOf = (dev: string) => () => {
+      const sock = NetlinkSocket.open(path);
+      try {
+        const ifindex = linkByName(sock, dev)!.index;
+        const t = performance.now();
+        moved[dev] = planMoves(routesThrough(sock, ifindex), ifindex, 1001).length;
+        return performance.now() - t;
+      } finally {
+        sock.close();
+      }
+    };
+    const runScan = scanOf("rt2"), runWorst = scanOf("rt1");
+    const worst: number[] = [];
+    // Socket open/close (setns in and out) is outside the timed part, the same for all.
     const firstCodec = runCodec(); // includes wasm instantiate and the tables' growth to 100k rows
     const firstRaw = runRaw();
-    for (let i = 1; i < WARM_DUMP; i++) { runCodec(); runRaw(); }
+    const firstScan = runScan();
+    runWorst();
+    for (let i = 1; i < WARM_DUMP; i++) { runCodec(); runRaw(); runScan(); }
     for (let i = 0; i < N_DUMP; i++) {
       Bun.gc(true);
       if (i % 2) { nhs.push(runCodec()); Bun.gc(true); raws.push(runRaw()); }
       else { raws.push(runRaw()); Bun.gc(true); nhs.push(runCodec()); }
+      Bun.gc(true);
+      scans.push(runScan());
+      if (i < 4) { Bun.gc(true); worst.push(runWorst()); }
       await tick();
     }
     // The same loop in C (one process, its own warm-ups): where the kernel's floor is.
@@ -427,30 +466,81 @@ async function benchDump(): Promise<void> {
     const cms = cLines.map((l) => Number(l.split(" ")[0]));
     const cMsgs = Number(cLines[0].split(" ")[1]);
     // Correctness of what was parsed (outside the timing): row count and multipath rows.
+    runCodec(); // the rows below are the AF_INET dump's
     let multipath = 0;
     const r = codec.routes;
     for (let i = 0; i < rows; i++) if (r.nexthopCount(i) === 2) multipath++;
-    const rowsOk = rows === expected && rawInfo.msgs === expected && multipath === ROUTES / 2;
+    const rowsOk = rows === expected && rawInfo.msgs === expected && multipath === ROUTES / 2 + RT2_ROUTES / 2 && moved.rt2 === RT2_ROUTES;
 
-    const sr = stats(raws)!, sn = stats(nhs)!, sc = stats(cms)!;
+    const sr = stats(raws)!, sn = stats(nhs)!, sc = stats(cms)!, ss = stats(scans)!, sw = stats(worst)!;
     const mps = (s: Stats) => f2(expected / s.median / 1000, 2);
     const table = mdTable(["variant (AF_INET dump, all tables)", "n", "ms min / **median** / max", "M routes/s (median)", "first call ms"], [
       ["(a) raw recv loop: recvfrom 64 KiB + nlmsghdr walk", String(sr.n), triple(sr), mps(sr), fms(firstRaw)],
       ["(b) nexthop: `NetlinkSocket.dump` → wasm codec → row tables", String(sn.n), triple(sn), mps(sn), fms(firstCodec)],
+      [`(c) vrf scan-and-plan (AF_UNSPEC dump): ${moved.rt2} routes through rt2 picked, planned`, String(ss.n), triple(ss), mps(ss), fms(firstScan)],
+      [`(d) the same for rt1: ${moved.rt1} routes (3/4 of the table) materialised, planned`, String(sw.n), triple(sw), mps(sw), "–"],
       [`reference: (a) in C, gcc -O2, own process (${cMsgs} messages)`, String(sc.n), triple(sc), mps(sc), "–"],
     ]);
     say(consoleTable(table));
     const line1 = `Ratio of medians (b)/(a): ${target("dump+parse", "100k-route dump+parse vs raw recv", sn.median / sr.median, 1.3)}`;
+    const line3 = `vrf scan-and-plan (c)/(a): ${target("vrf scan", "scan-and-plan of a 100k-route table vs raw recv", ss.median / sr.median, 1.3)}`;
     const line2 = `Rows parsed: ${rows} (expected ${expected}; raw loop counted ${rawInfo.msgs} messages, ${(rawInfo.bytes / 1e6).toFixed(2)} MB in ${rawInfo.recvs} recvs; ` +
-      `${multipath} rows with 2 nexthops, expected ${ROUTES / 2}): ${rowsOk ? "PASS" : "MISS"}`;
+      `${multipath} rows with 2 nexthops, expected ${ROUTES / 2 + RT2_ROUTES / 2}; vrf plan moves ${moved.rt2} routes of rt2, expected ${RT2_ROUTES}): ${rowsOk ? "PASS" : "MISS"}`;
     targets.push({ section: "dump+parse", what: "rows parsed = expected", value: `${rows} / ${expected}`, target: "equal", pass: rowsOk });
-    say(`  ${line1}\n  ${line2}`);
+    say(`  ${line1}\n  ${line3}\n  ${line2}`);
     md.push(`### Dump + parse of ${ROUTES.toLocaleString("en")} IPv4 routes (half 2-nexthop multipath), in-process, warm, N=${N_DUMP} each`, "",
-      table, "", line1, "", line2, "");
-    raw.dump = { raw: raws, nexthop: nhs, c: cms, firstRaw, firstCodec, rows, expected, multipath, rawInfo, loadMs };
+      table, "", line1, "", line3, "", line2, "");
+    raw.dump = { raw: raws, nexthop: nhs, scan: scans, worst, moved, c: cms, firstRaw, firstCodec, rows, expected, multipath, rawInfo, loadMs };
   } finally {
     delNetns(ns);
   }
+}
+
+// ------------------------------------------------------------------------------------------------
+// 4. vrf ADD / DEL, in the test VM (test/bench/vrf-guest.ts runs there)
+
+async function benchVrf(): Promise<void> {
+  section(`5. vrf ADD / DEL in the test VM (kernel 6.1 under TCG), whole process, N=${N_VRF} each, alternating`);
+  const goVrf = join(GO_DIR, "vrf");
+  if (!existsSync(goVrf)) {
+    loud(`GO PEER MISSING: ${goVrf} not found -- vrf not measured`);
+    problems.push("Go vrf missing: vrf not measured");
+    return;
+  }
+  // Only the output directory is shared read-write: the guest reads the binaries through its
+  // read-only (cached) view of /, a 112 MB executable over the read-write share starts ~40× slower.
+  const share = mkdtempSync(join(tmpdir(), "nh-bench-vm-"));
+  const out = join(share, "vrf.json");
+  const vm = Bun.spawn(["bash", join(ROOT, "test/vm/run-in-vm.sh"), "-t", "900", "-w", share, "-e", "TMPDIR=/tmp",
+    "-e", "BUN_RUNTIME_TRANSPILER_CACHE_PATH=/tmp/bun-transpiler-cache", "--",
+    process.execPath, join(import.meta.dir, "vrf-guest.ts"), TIMER, join(NH_DIR, "vrf"), goVrf, String(N_VRF), out], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  let parsed: { kernel: string; samples: Record<"nexthop" | "go", { add: number[]; del: number[] }> };
+  try {
+    const code = await vm.exited;
+    if (code !== 0 || !existsSync(out)) throw new Error(`the VM run failed (${code}): ${(await new Response(vm.stdout).text()).slice(-800)}`);
+    parsed = JSON.parse(readFileSync(out, "utf8"));
+  } finally {
+    rmSync(share, { recursive: true, force: true });
+  }
+  const { kernel, samples } = parsed;
+  const rows: string[][] = [];
+  const st: Record<string, Stats> = {};
+  for (const cmd of ["add", "del"] as const) {
+    for (const impl of ["nexthop", "go"] as const) {
+      const s = stats(samples[impl][cmd])!;
+      st[`${impl}.${cmd}`] = s;
+      rows.push([`${cmd.toUpperCase()} ${impl === "go" ? "Go vrf (containernetworking-plugins)" : "nexthop vrf"}`, String(s.n), triple(s)]);
+    }
+  }
+  const table = mdTable(["vrf (one dummy0 with an address and a gateway route; table 1001)", "n", "wall ms min / **median** / max"], rows);
+  say(consoleTable(table));
+  const ratio = (cmd: string) => st[`nexthop.${cmd}`].median / st[`go.${cmd}`].median;
+  const line = `Ratios of medians nexthop/Go: ADD ${f2(ratio("add"))}×, DEL ${f2(ratio("del"))}× (guest kernel ${kernel}, TCG: absolute times are 20-50× a real machine's; the ratio is the figure)`;
+  targets.push({ section: "vrf", what: "vrf ADD nexthop/Go (VM)", value: `${f2(ratio("add"))}×`, target: "printed", pass: undefined });
+  targets.push({ section: "vrf", what: "vrf DEL nexthop/Go (VM)", value: `${f2(ratio("del"))}×`, target: "printed", pass: undefined });
+  say(`  ${line}`);
+  md.push(`### vrf ADD / DEL in the test VM, whole process, N=${N_VRF} each, alternating`, "", table, "", line, "");
+  raw.vrf = { kernel, samples };
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -770,6 +860,7 @@ async function main(): Promise<number> {
   }
 
   if (ONLY.has("failover")) await guard("multipath failover", benchMultipath);
+  if (ONLY.has("vrf")) await guard("vrf in the VM", benchVrf);
 
   section("targets");
   const tt = mdTable(["section", "what", "measured", "target", ""], targets.map((t) => [t.section, t.what, t.value, t.target, `**${mark(t.pass)}**`]));

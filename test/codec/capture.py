@@ -14,6 +14,10 @@ then writes, each under the command that produced it:
   error.txt    NLMSG_ERROR replies (ACK, errno, extended ack message and offset, capped)
   request.txt  the requests iproute2 sends for a list of commands (from strace -e write=all)
 
+With --vrf (a kernel with vrf, i.e. the test VM: test/vm/run-in-vm.sh -w test/codec/vectors --
+python3 test/codec/capture.py --vrf) only vrf.txt: link and route dumps of a VRF with two
+enslaved devices and routes in its table.
+
 Vector file format: `# ...` comments; `@ <name> <description>` starts a block; every other line
 is hex bytes (whitespace between bytes allowed) with an optional trailing `# comment`. Each
 datagram is annotated message by message and attribute by attribute, decoded by this script
@@ -397,9 +401,52 @@ REQUESTS = [
 ]
 
 
+# --vrf (needs a kernel with vrf: run it in the test VM): a VRF with an enslaved veth and dummy,
+# routes in its table (multipath with weights, src, metrics), written to vrf.txt
+VRF_SETUP = [
+    "ip link add veth0 index 10 type veth peer name veth1 index 11",
+    "ip link add dum0 index 12 type dummy",
+    "ip link add vrf-blue index 40 type vrf table 1001",
+    "ip link set lo up", "ip link set veth0 up", "ip link set veth1 up", "ip link set dum0 up",
+    "ip link set vrf-blue up",
+    "ip addr add 198.51.100.10/24 dev veth0",
+    "ip addr add 192.0.2.10/24 dev dum0",
+    "ip -6 addr add 2001:db8:1::10/64 dev veth0 nodad",
+    "ip link set veth0 master vrf-blue",
+    "ip link set dum0 master vrf-blue",
+    "ip -6 addr add 2001:db8:1::10/64 dev veth0 nodad",
+    "ip route add default table 1001 nexthop via 198.51.100.1 dev veth0 weight 1 nexthop via 198.51.100.2 dev veth0 weight 3",
+    "ip route add 10.20.0.0/16 table 1001 via 192.0.2.1 dev dum0 onlink metric 77 mtu 1400 advmss 1360 src 192.0.2.10 proto static",
+    "ip -6 route add default table 1001 nexthop via 2001:db8:1::1 dev veth0 weight 1 nexthop via 2001:db8:1::2 dev veth0 weight 3",
+]
+
+
+def capture_vrf(ns, outdir):
+    uname = os.uname().release
+    ipv = sh(["ip", "-V"]).stdout.strip()
+    for cmd in VRF_SETUP:
+        run_in(ns, None, cmd)
+    with InNetns(ns):
+        s = nl_socket()
+        ln = dump(s, 18, socket.AF_UNSPEC, 1)
+        r4 = dump(s, 26, socket.AF_INET, 2)
+        r6 = dump(s, 26, socket.AF_INET6, 3)
+        s.close()
+    out = header("RTM_GETLINK and RTM_GETROUTE dumps of a namespace with a VRF (vrf-blue, table 1001)",
+                 uname, ipv, VRF_SETUP)
+    for name, desc, dgram in ([(f"link.{k + 1}", f"RTM_GETLINK dump AF_UNSPEC, datagram {k + 1}", d) for k, d in enumerate(ln)] +
+                              [(f"route4.{k + 1}", f"RTM_GETROUTE dump AF_INET, datagram {k + 1}", d) for k, d in enumerate(r4)] +
+                              [(f"route6.{k + 1}", f"RTM_GETROUTE dump AF_INET6, datagram {k + 1}", d) for k, d in enumerate(r6)]):
+        block(out, name, desc, dgram)
+    with open(os.path.join(outdir, "vrf.txt"), "w") as f:
+        f.write("\n".join(out))
+    print(f"wrote {os.path.join(outdir, 'vrf.txt')}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "vectors"))
+    ap.add_argument("--vrf", action="store_true", help="only vrf.txt (a kernel with vrf: the test VM)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("capture.py: needs root (network namespaces)")
@@ -413,7 +460,10 @@ def main():
         for name in (ns, peer):
             sh(["ip", "netns", "add", name])
             created.append(name)
-        capture(ns, peer, args.out)
+        if args.vrf:
+            capture_vrf(ns, args.out)
+        else:
+            capture(ns, peer, args.out)
     finally:
         for name in created:
             subprocess.run(["ip", "netns", "del", name], stderr=subprocess.DEVNULL)
