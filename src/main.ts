@@ -18,13 +18,12 @@ import {
   writeSync,
 } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { ownPlugin, registeredPlugins } from "./cni/delegate.ts";
 import { CniError, ErrCode } from "./cni/errors.ts";
 import { goMarshal, goQuote } from "./cni/json.ts";
 import { NEXTHOP_VERSION, runPluginProcess, writeAll } from "./cni/skel.ts";
 import type { Plugin } from "./cni/types.ts";
 import { ALL_VERSIONS } from "./cni/version.ts";
-import { PLUGIN_NAMES } from "./plugins/index.ts";
+import { ownPlugin, PLUGIN_NAMES, registeredPlugins } from "./plugins/index.ts";
 import { neutraliseRuntimeEnvironment } from "./guard.ts";
 
 const BINARY_NAME = "nexthop";

@@ -1,7 +1,7 @@
-// Delegation to another plugin (IPAM), as Go's pkg/invoke Delegate* functions do it, plus the
-// registry of nexthop's own plugins.
+// Delegation to another plugin (IPAM), as Go's pkg/invoke Delegate* functions do it.
 //
-// A delegate that is one of nexthop's own plugins (registered here) runs in this process with the
+// A delegate that is one of nexthop's own plugins (src/plugins/registry.ts hands them in through
+// useInProcessPlugins) runs in this process with the
 // same CmdArgs: no second ~110 MB process to start, and internal result fields (route weights)
 // travel with the result. Its result still goes through the config's version, so the calling
 // plugin sees what it would have read from a child's stdout. Any other delegate is found in
@@ -17,30 +17,13 @@ import type { CmdArgs, Plugin, Result } from "./types.ts";
 import { convertResult, parseResult } from "./version.ts";
 
 // ------------------------------------------------------------------------------------------------
-// Registry
+// In-process delegates: the plugin layer (src/plugins/registry.ts) says which names it serves.
 
-const registry = new Map<string, Plugin>();
+let ownPlugin: (name: string) => Plugin | undefined = () => undefined;
 
-/** Makes `plugin` available under `plugin.name` for dispatch (main.ts) and in-process delegation. */
-export function registerPlugin(plugin: Plugin): void {
-  const existing = registry.get(plugin.name);
-  if (existing && existing !== plugin) throw new Error(`plugin ${goQuote(plugin.name)} is already registered`);
-  registry.set(plugin.name, plugin);
-}
-
-/** The registered plugin with this name, if any. */
-export function ownPlugin(name: string): Plugin | undefined {
-  return registry.get(name);
-}
-
-/** Names of the registered plugins, sorted. */
-export function registeredPlugins(): string[] {
-  return [...registry.keys()].sort(byteOrder);
-}
-
-/** Removes a registration (tests). */
-export function unregisterPlugin(name: string): void {
-  registry.delete(name);
+/** Lets delegation run `lookup(type)`'s plugin in this process instead of exec'ing `type`. */
+export function useInProcessPlugins(lookup: (name: string) => Plugin | undefined): void {
+  ownPlugin = lookup;
 }
 
 // ------------------------------------------------------------------------------------------------

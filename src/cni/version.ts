@@ -11,7 +11,7 @@
 import { CniError, ErrCode } from "./errors.ts";
 import { byteOrder, goField, goKind, goList, goMarshal, goQuote, isObject, sortKeysDeep } from "./json.ts";
 import type { DNS, Interface, IPConfig, Result, Route } from "./types.ts";
-import { formatCIDR, formatIP, parseCIDR, parseIP } from "../ipam/ip.ts";
+import { formatCIDR, formatIP, parseCIDR, parseIP } from "../ip.ts";
 
 /** version.All: every spec version the Go library knows, oldest first. */
 export const ALL_VERSIONS: readonly string[] = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"];

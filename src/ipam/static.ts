@@ -46,7 +46,7 @@ import { canonicalKeys, isObject } from "../cni/json";
 import type { CmdArgs, DNS, IPConfig, Result, Route } from "../cni/types";
 import { loadArgs } from "../cni/args";
 import { greaterThanOrEqualTo, parsePrevResult } from "../cni/version";
-import { type CIDR, type IPAddr, contains, formatCIDR, formatIP, ipEqual, parseCIDR, parseIP } from "./ip";
+import { type CIDR, type IPAddr, contains, formatCIDR, formatIP, ipEqual, parseCIDR, parseIP } from "../ip";
 
 // ── Loaded config ───────────────────────────────────────────────────────────────────────────
 

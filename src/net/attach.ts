@@ -5,7 +5,7 @@ import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus, re
 import { CniError, ErrCode, errorText, step } from "../cni/errors";
 import type { CmdArgs, DNS, Interface, Plugin, Result } from "../cni/types";
 import { ALL_VERSIONS, convertResult } from "../cni/version";
-import { formatIP, parseCIDR } from "../ipam/ip";
+import { formatIP, parseCIDR } from "../ip";
 import { listAddrs } from "../netlink/addr";
 import { AF_UNSPEC, RT_TABLE_MAIN } from "../netlink/constants";
 import { createLink, deleteLink, linkByIndex, linkByName, renameLink, setLinkUp, type Link } from "../netlink/link";

@@ -12,7 +12,7 @@ import { effectiveMetric } from "../netlink/key";
 import { deleteRoute, writeRoute } from "../netlink/route";
 import { NetlinkSocket } from "../netlink/socket";
 import { waitForDad } from "./dad";
-import { formatIP, parseCIDR } from "../ipam/ip";
+import { parseCIDR } from "../ip";
 import { defaultGateways, planRoutes, type Ecmp, type RouteWrite } from "./plan";
 import { joinNexthops } from "./routes";
 import { readSysctl, writeSysctl } from "./sysctl";
@@ -78,7 +78,7 @@ export function configureInterface(netns: string, sock: NetlinkSocket, ifname: s
         withNetns(netns, () => enableIpv6(ifname));
         ipv6Ready = true;
       }
-      step(`failed to add IP addr ${ip.address} to "${ifname}"`, () => addAddr(sock, link.index, formatIP(cidr.ip), cidr.prefix));
+      step(`failed to add IP addr ${ip.address} to "${ifname}"`, () => addAddr(sock, link.index, cidr.ip, cidr.prefix));
     }
     step(`failed to set "${ifname}" UP`, () => setLinkUp(sock, link.index));
     if (notify) {

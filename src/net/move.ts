@@ -6,7 +6,7 @@
 // routes.ts, so every write is in the undo log.
 import { CniError, ErrCode, step } from "../cni/errors";
 import type { Route } from "../cni/types";
-import { formatCIDR, formatIP, networkOf, parseCIDR, parseIP } from "../ipam/ip";
+import { formatCIDR, formatIP, networkOf, parseCIDR, parseIP } from "../ip";
 import { AF_INET, AF_INET6, RTPROT_KERNEL, RTPROT_RA, RT_TABLE_LOCAL, RT_TABLE_MAIN } from "../netlink/constants";
 import { effectiveMetric, keyText, type RouteKey } from "../netlink/key";
 import type { KernelRoute, Nexthop } from "../netlink/route";

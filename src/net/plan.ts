@@ -4,7 +4,7 @@
 import { CniError, ErrCode } from "../cni/errors";
 import type { Result, Route } from "../cni/types";
 import { AF_INET, AF_INET6, RT_TABLE_MAIN } from "../netlink/constants";
-import { formatCIDR, formatIP, networkOf, parseCIDR, parseIP } from "../ipam/ip";
+import { formatCIDR, formatIP, networkOf, parseCIDR, parseIP } from "../ip";
 import { sameKey, type RouteKey } from "../netlink/key";
 import type { NexthopSet } from "./routes";
 

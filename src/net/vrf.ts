@@ -6,6 +6,7 @@
 // addresses (waiting for them on address events), then moves the interface's nexthops with
 // move.ts. Every change is in the undo log; undoing the enslave puts back what the kernel flushed.
 import { CniError, ErrCode, step } from "../cni/errors";
+import { parseIP } from "../ip";
 import { addAddr, listAddrs, type Addr } from "../netlink/addr";
 import {
   AF_INET6, IFA_F_NODAD, RTNLGRP_IPV6_IFADDR, RT_SCOPE_UNIVERSE, RT_TABLE_DEFAULT, RT_TABLE_LOCAL,
@@ -107,7 +108,7 @@ function restoreAddrs(sock: NetlinkSocket, link: Link, want: readonly Addr[]): b
   const have = listAddrs(sock, AF_INET6, link.index);
   const missing = want.filter((a) => !have.some((h) => h.ip === a.ip && h.prefixlen === a.prefixlen));
   for (const a of missing) {
-    step(`could not restore address ${a.ip}/${a.prefixlen} to ${link.name}`, () => addAddr(sock, link.index, a.ip, a.prefixlen, a.flags & IFA_F_NODAD));
+    step(`could not restore address ${a.ip}/${a.prefixlen} to ${link.name}`, () => addAddr(sock, link.index, parseIP(a.ip)!, a.prefixlen, a.flags & IFA_F_NODAD));
   }
   return missing.length > 0;
 }

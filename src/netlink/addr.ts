@@ -3,7 +3,8 @@ import { codec } from "./codec";
 import {
   AF_INET, AF_INET6, AF_UNSPEC, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, RTM_GETADDR, RTM_NEWADDR,
 } from "./constants";
-import { formatIp, ipBytes } from "./ip";
+import type { IPAddr } from "../ip";
+import { addressText } from "./ip";
 import type { NetlinkSocket } from "./socket";
 
 export interface Addr {
@@ -31,7 +32,7 @@ export function addrRows(index?: number): Addr[] {
     if (a.type(i) !== RTM_NEWADDR || (index !== undefined && a.index(i) !== index)) continue;
     const ip = a.local(i) ?? a.address(i);
     if (!ip) continue;
-    out.push({ family: a.family(i), index: a.index(i), ip: formatIp(ip), prefixlen: a.prefixlen(i), scope: a.scope(i), flags: a.flags(i) });
+    out.push({ family: a.family(i), index: a.index(i), ip: addressText(ip), prefixlen: a.prefixlen(i), scope: a.scope(i), flags: a.flags(i) });
   }
   return out;
 }
@@ -45,9 +46,9 @@ export function broadcastOf(bytes: Uint8Array, prefixlen: number): Uint8Array | 
 }
 
 /** Adds `ip`/`prefixlen` to the interface (the prefix route comes from the kernel). */
-export function addAddr(sock: NetlinkSocket, index: number, ip: string, prefixlen: number, flags?: number): void {
-  const bytes = ipBytes(ip);
-  const family = bytes.length === 4 ? AF_INET : AF_INET6;
+export function addAddr(sock: NetlinkSocket, index: number, ip: IPAddr, prefixlen: number, flags?: number): void {
+  const bytes = ip.bytes;
+  const family = ip.family === 4 ? AF_INET : AF_INET6;
   sock.request((seq) =>
     codec.encodeAddr(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, {
       family, prefixlen, index, local: bytes, address: bytes, broadcast: broadcastOf(bytes, prefixlen), flags,

@@ -4,7 +4,7 @@
 import * as L from "../../codec/layout.ts";
 import { codec } from "./codec";
 import { AF_INET6, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST } from "./constants";
-import { formatIp, ipBytes } from "./ip";
+import { addressBytes, addressText } from "./ip";
 import type { NetlinkSocket } from "./socket";
 
 export const RTM_NEWNEIGH = 28;
@@ -164,7 +164,7 @@ export function listNeighbours(sock: NetlinkSocket, family: number, ifindex?: nu
     const dst = rows.dst(i);
     if (!dst) continue;
     out.push({
-      family: rows.family(i), ifindex: rows.ifindex(i), dst: formatIp(dst), state: rows.state(i), flags: rows.flags(i),
+      family: rows.family(i), ifindex: rows.ifindex(i), dst: addressText(dst), state: rows.state(i), flags: rows.flags(i),
       flagsExt: rows.flagsExt(i), lladdr: macText(rows.lladdr(i)), protocol: rows.protocol(i),
     });
   }
@@ -180,13 +180,13 @@ export function listNeighbours(sock: NetlinkSocket, family: number, ifindex?: nu
 export function addManagedNeighbour(sock: NetlinkSocket, family: number, ifindex: number, gateway: string, replace = false): void {
   const flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL);
   sock.request((seq) =>
-    encodeNeigh(RTM_NEWNEIGH, flags, seq, { family, ifindex, state: NUD_NONE, flags: NTF_EXT_LEARNED, dst: ipBytes(gateway), flagsExt: NTF_EXT_MANAGED }),
+    encodeNeigh(RTM_NEWNEIGH, flags, seq, { family, ifindex, state: NUD_NONE, flags: NTF_EXT_LEARNED, dst: addressBytes(gateway), flagsExt: NTF_EXT_MANAGED }),
   );
 }
 
 /** Deletes the entry for `dst` on `ifindex` (ENOENT when there is none). */
 export function deleteNeighbour(sock: NetlinkSocket, family: number, ifindex: number, dst: string): void {
-  sock.request((seq) => encodeNeigh(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK, seq, { family, ifindex, dst: ipBytes(dst) }));
+  sock.request((seq) => encodeNeigh(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK, seq, { family, ifindex, dst: addressBytes(dst) }));
 }
 
 /** Re-adds an entry as a dump reported it (for undo): state, flags, link-layer address. */
@@ -194,7 +194,7 @@ export function restoreNeighbour(sock: NetlinkSocket, n: Neighbour): void {
   const lladdr = n.lladdr ? Uint8Array.from(n.lladdr.split(":"), (h) => parseInt(h, 16)) : undefined;
   sock.request((seq) =>
     encodeNeigh(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq, {
-      family: n.family, ifindex: n.ifindex, state: n.state, flags: n.flags, dst: ipBytes(n.dst), lladdr,
+      family: n.family, ifindex: n.ifindex, state: n.state, flags: n.flags, dst: addressBytes(n.dst), lladdr,
       flagsExt: n.flagsExt || undefined, protocol: n.protocol || undefined,
     }),
   );

@@ -4,11 +4,11 @@
 // config schemas they do not use; the bundler keeps each `require`d module unevaluated until
 // then.
 //
-// The registry lives in src/cni/delegate.ts so delegation (macvlan -> static) finds the same
-// stand-ins.
-import { registerPlugin } from "../cni/delegate.ts";
+// The registry (src/plugins/registry.ts) is what delegation (macvlan -> static) consults too, so
+// it finds the same stand-ins.
 import type { CmdArgs, Plugin } from "../cni/types.ts";
 import { ALL_VERSIONS, versionsStartingFrom } from "../cni/version.ts";
+import { registerPlugin } from "./registry.ts";
 
 /** The names nexthop installs and answers to (argv[0] of the multi-call binary). */
 export const PLUGIN_NAMES = ["static", "macvlan", "ipvlan", "vrf"] as const;
@@ -32,4 +32,4 @@ registerPlugin(lazyPlugin("macvlan", ALL_VERSIONS, () => require("./macvlan.ts")
 registerPlugin(lazyPlugin("ipvlan", ALL_VERSIONS, () => require("./ipvlan.ts").default));
 registerPlugin(lazyPlugin("vrf", versionsStartingFrom("0.3.1"), () => require("./vrf.ts").default));
 
-export { ownPlugin, registerPlugin, registeredPlugins } from "../cni/delegate.ts";
+export { ownPlugin, registerPlugin, registeredPlugins } from "./registry.ts";

@@ -2,6 +2,7 @@
 // encoded by the wasm codec, results read back with `ip -j` and through the codec.
 import { afterEach, describe, expect, test } from "bun:test";
 import { readlinkSync, writeFileSync } from "node:fs";
+import { parseIP } from "../../src/ip";
 import { addAddr, listAddrs } from "../../src/netlink/addr";
 import { codec } from "../../src/netlink/codec";
 import { AF_INET, AF_INET6, RTM_GETROUTE } from "../../src/netlink/constants";
@@ -117,7 +118,7 @@ describe("netlink socket in a netns", () => {
     sh(["ip", "-n", ns.name, "link", "add", "c0", "type", "veth", "peer", "name", "d0"]);
     const c0 = linkByName(sock, "c0")!;
     expect(c0.kind).toBe("veth");
-    addAddr(sock, c0.index, "10.20.30.40", 28);
+    addAddr(sock, c0.index, parseIP("10.20.30.40")!, 28);
     setLinkUp(sock, c0.index);
     expect(listAddrs(sock, AF_INET, c0.index).map((a) => [a.ip, a.prefixlen])).toEqual([["10.20.30.40", 28]]);
     const l = (ipJson(["link", "show", "c0"], ns.name) as any[])[0];

@@ -6,7 +6,7 @@
 // result) and run, as there, once per spec version.
 import { describe, expect, test } from "bun:test";
 import { runPlugin } from "../../src/cni/skel";
-import { ownPlugin } from "../../src/cni/delegate";
+import { ownPlugin } from "../../src/plugins/registry";
 import { ALL_VERSIONS } from "../../src/cni/version";
 import type { CmdArgs, Result } from "../../src/cni/types";
 import "../../src/plugins/index";
