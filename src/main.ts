@@ -19,7 +19,8 @@ import {
 } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { CniError, ErrCode } from "./cni/errors.ts";
-import { goMarshal, goQuote } from "./cni/json.ts";
+import { goMarshal } from "./cni/go/marshal.ts";
+import { goQuote } from "./cni/go/quote.ts";
 import { NEXTHOP_VERSION, runPluginProcess, writeAll } from "./cni/skel.ts";
 import type { Plugin } from "./cni/types.ts";
 import { ALL_VERSIONS } from "./cni/version.ts";

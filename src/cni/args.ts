@@ -4,7 +4,7 @@
 // types.CommonArgs. Conventions say a runtime's `args` in the config takes precedence over
 // CNI_ARGS; that choice is the plugin's.
 import { CniError, ErrCode } from "./errors.ts";
-import { goQuote, goQuoteList } from "./json.ts";
+import { goQuote, goQuoteList } from "./go/quote.ts";
 
 /**
  * Parses `s` and returns the values of the known keys that are present (last one wins).

@@ -11,10 +11,12 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { CniError, ErrCode } from "./errors.ts";
-import { GoJSONError, goField, goKind, goList, goQuote, goQuoteList, isObject, parseGoJSON, byteOrder } from "./json.ts";
+import { goField, GoJSONError, goKind, isObject, parseGoJSON } from "./go/json.ts";
+import { byteOrder } from "./go/marshal.ts";
+import { goList, goQuote, goQuoteList } from "./go/quote.ts";
 import { writeStderr } from "./skel.ts";
 import type { CmdArgs, Plugin, Result } from "./types.ts";
-import { convertResult, parseResult } from "./version.ts";
+import { convertResult, parseResult } from "./result.ts";
 
 // ------------------------------------------------------------------------------------------------
 // In-process delegates: the plugin layer (src/plugins/registry.ts) says which names it serves.

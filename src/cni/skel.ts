@@ -8,9 +8,12 @@
 // is synchronous (bun-runtime.md §3): stdin is read with readSync, never a stream.
 import { readSync, statSync, writeSync } from "node:fs";
 import { CniError, ErrCode } from "./errors.ts";
-import { GoJSONError, goField, goKind, goMarshal, goQuote, goQuoteList, isObject, parseGoJSON } from "./json.ts";
+import { goField, GoJSONError, goKind, isObject, parseGoJSON } from "./go/json.ts";
+import { goMarshal } from "./go/marshal.ts";
+import { goQuote, goQuoteList } from "./go/quote.ts";
 import type { CmdArgs, Plugin } from "./types.ts";
-import { CURRENT_VERSION, configVersion, formatResult, greaterThanOrEqualTo } from "./version.ts";
+import { formatResult } from "./print.ts";
+import { CURRENT_VERSION, configVersion, greaterThanOrEqualTo } from "./version.ts";
 import pkg from "../../package.json" with { type: "json" };
 
 export const NEXTHOP_VERSION: string = pkg.version;

@@ -42,10 +42,11 @@
 
 import { z } from "../cni/zod";
 import { CniError, ErrCode } from "../cni/errors";
-import { canonicalKeys, isObject } from "../cni/json";
+import { canonicalKeys, isObject } from "../cni/go/json";
 import type { CmdArgs, DNS, IPConfig, Result, Route } from "../cni/types";
 import { loadArgs } from "../cni/args";
-import { greaterThanOrEqualTo, parsePrevResult } from "../cni/version";
+import { parsePrevResult } from "../cni/result";
+import { greaterThanOrEqualTo } from "../cni/version";
 import { type CIDR, type IPAddr, contains, formatCIDR, formatIP, ipEqual, parseCIDR, parseIP } from "../ip";
 
 // ── Loaded config ───────────────────────────────────────────────────────────────────────────

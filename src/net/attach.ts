@@ -4,7 +4,8 @@
 import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus, resolveDelegate } from "../cni/delegate";
 import { CniError, ErrCode, errorText, step } from "../cni/errors";
 import type { CmdArgs, DNS, Interface, Plugin, Result } from "../cni/types";
-import { ALL_VERSIONS, convertResult } from "../cni/version";
+import { convertResult } from "../cni/result";
+import { ALL_VERSIONS } from "../cni/version";
 import { formatIP, parseCIDR } from "../ip";
 import { listAddrs } from "../netlink/addr";
 import { AF_UNSPEC, RT_TABLE_MAIN } from "../netlink/constants";

@@ -2,10 +2,10 @@
 // key become one multipath route.
 import { z } from "../cni/zod";
 import { CniError, ErrCode } from "../cni/errors";
-import { canonicalKeys } from "../cni/json";
+import { canonicalKeys } from "../cni/go/json";
 import { dnsSchema, ecmpSchema, parseConfig } from "../cni/schema";
 import type { CmdArgs } from "../cni/types";
-import { parsePrevResult } from "../cni/version";
+import { parsePrevResult } from "../cni/result";
 import { IPVLAN_MODE_L2, IPVLAN_MODE_L3, IPVLAN_MODE_L3S } from "../netlink/constants";
 import { multipathConf, multipathSchema } from "../net/multipath";
 import { interfacePlugin, type AttachConf } from "../net/attach";

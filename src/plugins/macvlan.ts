@@ -2,10 +2,10 @@
 import { z } from "../cni/zod";
 import { CniError, ErrCode } from "../cni/errors";
 import { loadArgs } from "../cni/args";
-import { canonicalKeys } from "../cni/json";
+import { canonicalKeys } from "../cni/go/json";
 import { dnsSchema, ecmpSchema, parseConfig } from "../cni/schema";
 import type { CmdArgs } from "../cni/types";
-import { parsePrevResult } from "../cni/version";
+import { parsePrevResult } from "../cni/result";
 import {
   MACVLAN_MODE_BRIDGE, MACVLAN_MODE_PASSTHRU, MACVLAN_MODE_PRIVATE, MACVLAN_MODE_VEPA,
 } from "../netlink/constants";

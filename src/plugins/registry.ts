@@ -2,7 +2,8 @@
 // static) runs a registered delegate in this process. The protocol layer (src/cni) does not know
 // it: registering hands the lookup to src/cni/delegate.ts.
 import { useInProcessPlugins } from "../cni/delegate.ts";
-import { byteOrder, goQuote } from "../cni/json.ts";
+import { byteOrder } from "../cni/go/marshal.ts";
+import { goQuote } from "../cni/go/quote.ts";
 import type { Plugin } from "../cni/types.ts";
 
 const registry = new Map<string, Plugin>();

@@ -5,17 +5,9 @@
 import { describe, expect, test } from "bun:test";
 import { CniError } from "../../src/cni/errors";
 import type { Result } from "../../src/cni/types";
-import {
-  ALL_VERSIONS,
-  configVersion,
-  convertResult,
-  formatResult,
-  greaterThanOrEqualTo,
-  parsePrevResult,
-  parseResult,
-  parseVersion,
-  versionsStartingFrom,
-} from "../../src/cni/version";
+import { formatResult } from "../../src/cni/print";
+import { convertResult, parsePrevResult, parseResult } from "../../src/cni/result";
+import { ALL_VERSIONS, configVersion, greaterThanOrEqualTo, parseVersion, versionsStartingFrom } from "../../src/cni/version";
 
 const FULL: Result = {
   cniVersion: "1.1.0",

@@ -1,7 +1,9 @@
-// Go encoding/json and fmt behaviour reproduced in src/cni/json.ts: syntax error messages (what
+// Go encoding/json and fmt behaviour reproduced in src/cni/go/: syntax error messages (what
 // skel prints for a malformed config), string escaping, MarshalIndent layout, %q quoting.
 import { describe, expect, test } from "bun:test";
-import { goField, goJSONString, goMarshal, goQuote, goQuoteList, goSyntaxError, parseGoJSON, sortKeysDeep } from "../../src/cni/json";
+import { goField, goSyntaxError, parseGoJSON } from "../../../src/cni/go/json";
+import { goJSONString, goMarshal, sortKeysDeep } from "../../../src/cni/go/marshal";
+import { goQuote, goQuoteList } from "../../../src/cni/go/quote";
 
 const syntax = (s: string) => goSyntaxError(new TextEncoder().encode(s));
 
