@@ -1,6 +1,6 @@
 // nexthop: one executable, installed under the plugin names (multi-call). The plugin is chosen by
 // the name the binary was invoked as (process.argv0; with links process.argv holds a /$bunfs
-// path, see bun-runtime.md §8). Under any other name it is a small CLI: install, --version, --help.
+// path, see docs/bun.md §5). Under any other name it is a small CLI: install, --version, --help.
 import {
   closeSync,
   fchmodSync,

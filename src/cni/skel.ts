@@ -5,7 +5,7 @@
 //
 // runPlugin() is pure with respect to its inputs (env, stdin) and returns what the process would
 // write, so tests drive it in-process; runPluginProcess() is the real entry (main.ts). Everything
-// is synchronous (bun-runtime.md §3): stdin is read with readSync, never a stream.
+// is synchronous (docs/bun.md §2): stdin is read with readSync, never a stream.
 import { readSync, statSync, writeSync } from "node:fs";
 import { CniError, ErrCode } from "./errors.ts";
 import { goField, GoJSONError, goKind, isObject, parseGoJSON } from "./go/json.ts";

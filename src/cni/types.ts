@@ -80,7 +80,7 @@ export interface CmdArgs {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-/** A plugin is a set of synchronous command functions (no async I/O: see bun-runtime.md §3). */
+/** A plugin is a set of synchronous command functions (no async I/O: see docs/bun.md §2). */
 export interface Plugin {
   name: string;
   supportedVersions: readonly string[];

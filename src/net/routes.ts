@@ -1,7 +1,7 @@
 // Joining and leaving nexthop sets in the kernel, per family:
 // - IPv4 never merges routes itself: a set is always written whole, as one RTA_MULTIPATH route
 //   (REPLACE when the key exists), and one nexthop cannot be deleted alone, so leaving rewrites
-//   the route with the nexthops that remain (kernel-behaviour.md §2, §4). REPLACE acts on the
+//   the route with the nexthops that remain (docs/kernel.md §1, §4). REPLACE acts on the
 //   first route with the same table, dst, tos and metric, whatever its scope or type, so that
 //   route must be the one we mean; a rewrite carries every attribute of the route it replaces,
 //   and a route with attributes nexthop cannot write back is left alone with an error.
@@ -122,7 +122,7 @@ function rewriteIpv4(sock: NetlinkSocket, route: KernelRoute, isFirst: boolean, 
 /**
  * Takes every nexthop through `ifindex` out of IPv4 routes it shares with other devices. Needed
  * before deleting a device: the kernel deletes a whole IPv4 multipath route when one of its
- * devices goes, including the nexthops through other devices (kernel-behaviour.md §4). Routes
+ * devices goes, including the nexthops through other devices (docs/kernel.md §5). Routes
  * that use only `ifindex` go with the device; IPv6 drops just the device's siblings by itself.
  */
 export function detachSharedRoutes(sock: NetlinkSocket, ifindex: number): number {

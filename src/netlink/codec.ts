@@ -3,7 +3,7 @@
 //
 // Rows are read through RouteRows / LinkRows / AddrRows by index; no object is built per row.
 // memory.grow (tables that fill up move to a larger region) detaches every view of the old
-// buffer, and a detached view handed to FFI silently becomes NULL (bun-runtime.md §2): the views
+// buffer, and a detached view handed to FFI silently becomes NULL (docs/bun.md §4): the views
 // here are rebuilt after each parse(), and recvView()/requestView() return fresh views each call.
 import wasmPath from "../../build/codec.wasm" with { type: "file" };
 import { readFileSync } from "node:fs";

@@ -1,5 +1,5 @@
 // The few libc calls nexthop needs, through Bun FFI. Every call is synchronous: the thread may be
-// inside another network namespace while they run (bun-runtime.md §3).
+// inside another network namespace while they run (docs/bun.md §2).
 import { dlopen, FFIType, read, type Pointer } from "bun:ffi";
 
 const open = () => dlopen("libc.so.6", {

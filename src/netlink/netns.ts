@@ -1,5 +1,5 @@
 // Entering a network namespace from the JS thread. setns() moves only the calling thread; the
-// caller must do nothing but synchronous work until it returns (bun-runtime.md §3: async I/O runs
+// caller must do nothing but synchronous work until it returns (docs/bun.md §2: async I/O runs
 // on pool threads that could be created inside the namespace and stay there).
 import { CLONE_NEWNET, O_CLOEXEC, O_RDONLY } from "./constants";
 import { check, cstr, libc } from "./libc";

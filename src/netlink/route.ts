@@ -1,6 +1,6 @@
 // Routes as the kernel holds them: a key and a set of nexthops. A single-path route is a set of
 // one; a multipath route lists its nexthops in RTA_MULTIPATH and has no top-level
-// RTA_OIF/RTA_GATEWAY (kernel-behaviour.md §2), so "which interfaces does this route use" is
+// RTA_OIF/RTA_GATEWAY (docs/kernel.md §6), so "which interfaces does this route use" is
 // always answered by `nexthops[].ifindex`.
 import { codec, type NexthopSpec, type RouteSpec } from "./codec";
 import {

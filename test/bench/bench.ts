@@ -7,7 +7,7 @@
 //   4. multipath failover / failback with real flows (test/bench/failover.ts; N=3 per configuration)
 //   5. vrf ADD / DEL in the test VM (test/vm, the host kernel has no vrf), nexthop vs /usr/lib/cni/vrf
 //
-// Measured the way ../shared/reference/peers.md measured the Go plugins: whole processes under a
+// Measured as the Go plugins are usually measured: whole processes under a
 // small C timer (test/bench/timer.c, compiled here: fork -> execvp -> wait4, CLOCK_MONOTONIC wall,
 // rusage cpu and maxrss), implementations alternated run by run, min / median / max, fresh netns
 // per CNI run, 0.3 s pause after each netns delete, a veth master whose peer sits in a sink netns.
@@ -194,7 +194,7 @@ function buildTimer(): void {
   TIMER = join(work, "timer");
   const src = join(import.meta.dir, "timer.c");
   const base = ["gcc", "-O2", "-Wall", "-o", TIMER, src];
-  // -static as in peers.md §1 (no dynamic loader in the floor); fall back if libc.a is missing.
+  // -static: no dynamic loader in the timer floor; fall back if libc.a is missing.
   if (!quiet([...base.slice(0, 3), "-static", ...base.slice(3)])) sh(base);
   sh(["gcc", "-O2", "-Wall", "-o", join(work, "rawdump"), join(import.meta.dir, "rawdump.c")]);
 }
@@ -580,7 +580,7 @@ function setupMaster(): void {
   addNetns(SINK);
   sh(["ip", "link", "add", PARENT, "type", "veth", "peer", "name", PEER, "netns", SINK]);
   liveLinks.add(PARENT);
-  // IPv6 off on the master: none of its own frames (DAD, MLD) in the measurement (peers.md §3).
+  // IPv6 off on the master: none of its own frames (DAD, MLD) in the measurement.
   writeFileSync(`/proc/sys/net/ipv6/conf/${PARENT}/disable_ipv6`, "1");
   sh(["ip", "link", "set", PARENT, "up"]);
   sh(["ip", "-n", SINK, "link", "set", PEER, "up"]);
@@ -602,7 +602,7 @@ async function cniCycle(impl: Impl, dad: boolean): Promise<CniSample[]> {
   try {
     const path = addNetns(ns);
     if (!dad) {
-      // Sync fs follows the JS thread's netns (bun-runtime.md §3): these are the pod netns' sysctls.
+      // Sync fs follows the JS thread's netns (docs/bun.md §1): these are the pod netns' sysctls.
       withNetns(path, () => {
         writeFileSync("/proc/sys/net/ipv6/conf/all/accept_dad", "0");
         writeFileSync("/proc/sys/net/ipv6/conf/default/accept_dad", "0");
@@ -637,7 +637,7 @@ async function cniCycle(impl: Impl, dad: boolean): Promise<CniSample[]> {
     out.push({ impl, cmd: "DEL", t: del.t, ok: delOk, note: delOk ? undefined : `exit ${del.t.exit}, links left [${links}]: ${del.stdout}${del.stderr}`.slice(0, 400) });
   } finally {
     delNetns(ns);
-    await Bun.sleep(NETNS_SETTLE_MS); // asynchronous netns cleanup holds rtnl (peers.md §3)
+    await Bun.sleep(NETNS_SETTLE_MS); // asynchronous netns cleanup holds rtnl
   }
   for (const s of out) if (!s.ok) { console.error(`  !!! ${s.impl} ${s.cmd} failed: ${s.note}`); problems.push(`${s.impl} ${s.cmd} failed: ${s.note}`); }
   return out;
@@ -693,7 +693,7 @@ function cniTables(samples: CniSample[], label: string): { table: string; lines:
     const go = samples.filter((s) => s.impl === "Go" && s.cmd === "ADD" && s.ok).map((s) => s.t.wall);
     const slow = go.filter((x) => x > 40);
     lines.push(`Go ADD modes: ${go.length - slow.length} fast (median ${fms(stats(go.filter((x) => x <= 40))?.median)} ms), ` +
-      `${slow.length} slow (median ${fms(stats(slow)?.median)} ms; one extra 50 ms SettleAddresses poll, peers.md §4)`);
+      `${slow.length} slow (median ${fms(stats(slow)?.median)} ms; one extra 50 ms SettleAddresses poll in Go's ConfigureIface)`);
   }
   return { table, lines, st };
 }

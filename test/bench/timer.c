@@ -1,5 +1,5 @@
 /*
- * test/bench/timer.c -- whole-process timer for the benchmarks (peers.md §1's "primary" timer).
+ * test/bench/timer.c -- whole-process timer for the benchmarks.
  * Built by bench.ts at bench time: gcc -O2 [-static] -o timer timer.c
  *
  *   timer [-i IN] [-o OUT] [-e ERR] [-m NETNS_PATH [-w MS [-a N]]] -- PROGRAM ARGS...

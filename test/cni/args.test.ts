@@ -1,4 +1,4 @@
-// CNI_ARGS with Go's types.LoadArgs semantics (reference/upstream-plugins.md §1.5).
+// CNI_ARGS with Go's types.LoadArgs semantics (docs/upstream.md).
 import { describe, expect, test } from "bun:test";
 import { loadArgs } from "../../src/cni/args";
 import { CniError } from "../../src/cni/errors";

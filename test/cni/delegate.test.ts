@@ -1,4 +1,4 @@
-// Delegation (reference/upstream-plugins.md §1.9): registered plugins run in-process; anything
+// Delegation (docs/upstream.md): registered plugins run in-process; anything
 // else is found in CNI_PATH and executed like Go's invoke package does. The executed delegates
 // here are small shell scripts in a temp dir.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";

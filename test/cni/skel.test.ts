@@ -1,5 +1,5 @@
 // skel: the protocol driver, in-process. Every code and message of upstream's skel
-// (reference/upstream-plugins.md §1.2-1.4, §1.8).
+// (docs/upstream.md).
 import { describe, expect, test } from "bun:test";
 import { CniError, ErrCode } from "../../src/cni/errors";
 import { MAX_STDIN_BYTES, NEXTHOP_VERSION, runPlugin, splitList, writeStderr, type Env } from "../../src/cni/skel";

@@ -1,4 +1,4 @@
-// Versions and results on the wire (reference/upstream-plugins.md §1.4, §1.6, §1.7). Expected
+// Versions and results on the wire (docs/upstream.md). Expected
 // texts are written by hand from Go's rules: MarshalIndent with 4 spaces and no trailing newline;
 // 1.x keys sorted at every level (Result.MarshalJSON goes through a map); 0.x in struct field
 // order with "dns" always present; 0.1.0/0.2.0 in the ip4/ip6 form.

@@ -1,5 +1,5 @@
-// Table growth: a 100 000-route dump (half single-path, half 2-nexthop multipath, the shape of
-// bun-runtime.md §5: ~7 MB in ~218 datagrams of <= 32 KiB) built from two route messages the
+// Table growth: a 100 000-route dump (half single-path, half 2-nexthop multipath, the shape the
+// kernel sends for such a table: ~7 MB in ~218 datagrams of <= 32 KiB, see npm run bench) built from two route messages the
 // kernel dumped (vectors/route.txt) with their destinations rewritten. The tables start small,
 // so they fill up and move (memory.grow) many times; rows parsed before a move must be intact
 // after it, and the codec's views must follow the new memory buffer.

@@ -1,5 +1,5 @@
 // Test helpers for network namespaces and iproute2. Synchronous on purpose: tests that switch
-// netns must not await I/O in between (bun-runtime.md §3), and `ip` calls are short.
+// netns must not await I/O in between (docs/bun.md §2), and `ip` calls are short.
 //
 //   using ns = createNetns();                  // deleted when the block exits, also on throw
 //   await withNetns(async (ns) => { … });      // same, for a callback

@@ -1,9 +1,9 @@
 // configureInterface (nexthop's ConfigureIface) in-process against this machine's kernel: every
-// case of upstream's pkg/ipam/ipam_linux_test.go (upstream-plugins.md §3.3), plus the reverted
+// case of upstream's pkg/ipam/ipam_linux_test.go (docs/upstream.md), plus the reverted
 // #1248 ECMP case in nexthop's form. Upstream's dummy eth0 is a veth eth0 here (no dummy on
 // 6.18) whose peer sits up in the same netns, so eth0 has a carrier. Kernel state is read with
 // `ip -j` and compared as structures; routes are listed without an OIF filter, so multipath
-// routes (no top-level dev/gateway, kernel-behaviour.md §2) are seen through their nexthops.
+// routes (no top-level dev/gateway, docs/kernel.md §6) are seen through their nexthops.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { CniError } from "../../src/cni/errors";
 import type { Result, Route } from "../../src/cni/types";
@@ -166,7 +166,7 @@ describe("configureInterface: upstream's ConfigureIface tests", () => {
       { dst: "1111:dddd::/80", table: "main", scope: "global", multipath: false, hops: [{ gateway: "abcd:1234:ffff::1", dev: IFNAME }] },
     ]);
     // Upstream meant to look this one up in table 5000, but a shadowed variable made its filter
-    // table 0 (all tables) and it matched the main-table route above (upstream-plugins.md §3.3).
+    // table 0 (all tables) and it matched the main-table route above (docs/upstream.md).
     // Here the table-5000 route itself, which kept its own gw, is checked in table 5000.
     expect(routesTo("-4", "15.5.6.0/24", "5000")).toEqual([
       { dst: "15.5.6.0/24", table: "5000", scope: "global", multipath: false, hops: [{ gateway: "1.2.3.5", dev: IFNAME }] },
@@ -212,7 +212,7 @@ describe("configureInterface: upstream's ConfigureIface tests", () => {
 
 // Upstream's #1248 test (reverted by #1251) counted "N routes with the same dst" as ECMP, and its
 // OIF filter could never see a real multipath route. nexthop's form: ECMP is ONE route carrying
-// RTA_MULTIPATH with N nexthops, per family (kernel-behaviour.md §7). README "Differences from
+// RTA_MULTIPATH with N nexthops, per family (docs/kernel.md §1). README "Differences from
 // upstream", row "same-key routes": one multipath route in both families; "ecmp": "upstream"
 // restores upstream's IPv4 separate routes (the last configured first) and IPv6 merge.
 describe("configureInterface: routes with the same destination (ECMP, #1248 in nexthop's form)", () => {

@@ -143,7 +143,7 @@ describe("netlink socket in a netns", () => {
 });
 
 // What src/net/routes.ts and src/netlink/route.ts rely on, proven on this kernel through the
-// codec (kernel-behaviour.md §2-§4 has the same facts measured with iproute2).
+// codec; docs/kernel.md lists them with these tests.
 describe("kernel facts the route code builds on", () => {
   const slotKey = (dst: string, scope = 0): RouteKey => ({ family: AF_INET, table: 254, dst, priority: 0, tos: 0, scope });
 
@@ -191,4 +191,28 @@ describe("kernel facts the route code builds on", () => {
     sock.close();
   });
 
+
+  test("a destination with host bits: IPv4 is refused (EINVAL + ext-ack), IPv6 is masked silently", () => {
+    const { ns, sock, a0 } = lab();
+    const key = (family: number, dst: string): RouteKey => ({ family, table: 254, dst, priority: 0, tos: 0, scope: 0 });
+    let err: unknown;
+    try {
+      writeRoute(sock, "create", key(AF_INET, "10.7.0.5/16"), [{ gateway: "192.0.2.1", ifindex: a0, weight: 1 }]);
+    } catch (e) {
+      err = e;
+    }
+    expect([(err as NetlinkError).errno, (err as NetlinkError).extack]).toEqual([22, "Invalid prefix for given prefix length"]);
+    expect(listRoutes(sock, AF_INET).filter((r) => r.dst.startsWith("10.7."))).toEqual([]);
+    writeRoute(sock, "create", key(AF_INET6, "2001:db8:5::5/48"), [{ gateway: "2001:db8:1::1", ifindex: a0, weight: 1 }]);
+    expect((ipJson(["-6", "route", "show", "2001:db8:5::/48"], ns.name) as { dst: string }[]).map((r) => r.dst)).toEqual(["2001:db8:5::/48"]);
+    sock.close();
+  });
+
+  test("an IPv6 route written with metric 0 is stored with metric 1024", () => {
+    const { ns, sock } = lab();
+    // iproute2 sends the 0 as written (writeRoute would already send 1024: effectiveMetric).
+    sh(["ip", "-n", ns.name, "-6", "route", "add", "2001:db8:6::/48", "via", "2001:db8:1::1", "dev", "a0", "metric", "0"]);
+    expect(listRoutes(sock, AF_INET6).filter((r) => r.dst === "2001:db8:6::/48").map((r) => r.priority)).toEqual([1024]);
+    sock.close();
+  });
 });

@@ -1,7 +1,7 @@
 // ipvlan + static on the VM's kernel (this machine's has no ipvlan), through dist/nexthop.
 // The seed case of nexthop: an ipvlan secondary interface with two IPv4 and two IPv6 default
 // gateways gives exactly one multipath default per family. Plus upstream's ipvlan test list
-// (upstream-plugins.md §4.6), linkInContainer false and true.
+// (docs/upstream.md), linkInContainer false and true.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { pluginDir, runCni } from "../lib/cni";
@@ -88,7 +88,7 @@ describe.skipIf(!inVm)("ipvlan: one multipath default per family (seed case)", (
 
   test("kernel fact: deleting a device removes a whole IPv4 multipath route (why DEL detaches first)", () => {
     // The kernel fact the DEL ordering exists for: deleting a device removes a whole IPv4
-    // multipath route, including eth0's nexthop (kernel-behaviour.md §4).
+    // multipath route, including eth0's nexthop (docs/kernel.md §5).
     const p = pod();
     sh(["ip", "-n", p.name, "link", "add", "eth0", "type", "dummy"]);
     sh(["ip", "-n", p.name, "link", "add", "d1", "type", "dummy"]);

@@ -1,9 +1,9 @@
-// Upstream's macvlan test list (plugins/main/macvlan/macvlan_test.go, upstream-plugins.md §4.6),
+// Upstream's macvlan test list (plugins/main/macvlan/macvlan_test.go, docs/upstream.md),
 // every case, over upstream's matrix linkInContainer ∈ {false, true, unset} × every spec
 // version, run through dist/nexthop as a runtime runs it. nexthop-specific macvlan behaviour
 // (multipath routes, rollback, CHECK of nexthop sets) is in macvlan.test.ts.
 //
-// Upstream's masters are dummies (no dummy on this kernel, kernel-behaviour.md §1); here:
+// Upstream's masters are dummies (no dummy on this kernel, docs/kernel.md §10); here:
 //  - host master: a veth `nhm<random>` in the host netns whose peer sits in a throw-away sink
 //    netns (deleting the sink removes the pair);
 //  - linkInContainer: a veth `eth1` inside the target netns, peer in the sink;
