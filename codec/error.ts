@@ -13,7 +13,7 @@ import {
 } from "./layout";
 import { NLMSG_HDRLEN, NLM_F_CAPPED, NLM_F_ACK_TLVS, NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS } from "./kernel";
 import { align4, attrLen, attrType } from "./attr";
-import { st, stSet } from "./tables";
+import { stateWord, setStateWord } from "./tables";
 
 // set by parse() at the start of each call; true once an error was recorded in that call
 export let errorSticks: bool = false;
@@ -34,14 +34,14 @@ function walkTlvs(a: usize, end: usize, record: bool): bool {
       while (len < n - 4 && load<u8>(d + len) != 0) len++;
       if (len > <usize>EXTACK_CAP) len = <usize>EXTACK_CAP;
       if (record) {
-        memory.copy(<usize>st(ST_EXTACK), d, len);
-        stSet(ST_EXTACK_LEN, <u32>len);
+        memory.copy(<usize>stateWord(ST_EXTACK), d, len);
+        setStateWord(ST_EXTACK_LEN, <u32>len);
       }
     } else if (t == NLMSGERR_ATTR_OFFS) {
       if (n != 8) return false;
       if (record) {
-        stSet(ST_EXTACK_OFFS, load<u32>(a, 4));
-        stSet(ST_HAS_OFFS, 1);
+        setStateWord(ST_EXTACK_OFFS, load<u32>(a, 4));
+        setStateWord(ST_HAS_OFFS, 1);
       }
     }
     a += align4(n);
@@ -52,12 +52,12 @@ function walkTlvs(a: usize, end: usize, record: bool): bool {
 // Validates the TLVs first, then records the error (unless an earlier one sticks).
 function record(msg: usize, tlv: usize, end: usize, err: i32): void {
   if (errorSticks) return;
-  stSet(ST_EXTACK_LEN, 0);
-  stSet(ST_EXTACK_OFFS, 0);
-  stSet(ST_HAS_OFFS, 0);
+  setStateWord(ST_EXTACK_LEN, 0);
+  setStateWord(ST_EXTACK_OFFS, 0);
+  setStateWord(ST_HAS_OFFS, 0);
   if (tlv != 0) walkTlvs(tlv, end, true);
-  stSet(ST_ERROR_CODE, <u32>err);
-  stSet(ST_ERROR_SEQ, load<u32>(msg, 8));
+  setStateWord(ST_ERROR_CODE, <u32>err);
+  setStateWord(ST_ERROR_SEQ, load<u32>(msg, 8));
   if (err != 0) errorSticks = true;
 }
 
@@ -100,9 +100,9 @@ export function parseDone(msg: usize, mlen: usize): i32 {
   }
   if (tlv != 0 && !errorSticks) {
     // a successful dump may still carry a warning message
-    stSet(ST_EXTACK_LEN, 0);
-    stSet(ST_EXTACK_OFFS, 0);
-    stSet(ST_HAS_OFFS, 0);
+    setStateWord(ST_EXTACK_LEN, 0);
+    setStateWord(ST_EXTACK_OFFS, 0);
+    setStateWord(ST_HAS_OFFS, 0);
     walkTlvs(tlv, end, true);
   }
   return STATUS_DONE;

@@ -18,7 +18,7 @@ import {
   IFADDRMSG_LEN, RTM_NEWNEIGH, RTM_GETNEIGH, NDMSG_LEN,
 } from "./kernel";
 import { align4, emitStart, wp, wfail, putZero } from "./attr";
-import { state, st, stSet, initRegions, rowAt } from "./tables";
+import { state, stateWord, setStateWord, initRegions, rowAt } from "./tables";
 import { parseRoute, emitRoute } from "./route";
 import { parseLink, emitLink } from "./link";
 import { parseAddr, emitAddr } from "./addr";
@@ -33,19 +33,19 @@ export function init(): usize {
 
 // Empties all tables and clears status, error, extack and dump-interrupted state.
 export function reset(): void {
-  stSet(ST_ROUTE_COUNT, 0);
-  stSet(ST_NH_COUNT, 0);
-  stSet(ST_LINK_COUNT, 0);
-  stSet(ST_ADDR_COUNT, 0);
-  stSet(ST_NEIGH_COUNT, 0);
-  stSet(ST_STATUS, <u32>STATUS_MORE);
-  stSet(ST_ERROR_CODE, 0);
-  stSet(ST_ERROR_SEQ, 0);
-  stSet(ST_DUMP_INTR, 0);
-  stSet(ST_EXTACK_LEN, 0);
-  stSet(ST_EXTACK_OFFS, 0);
-  stSet(ST_HAS_OFFS, 0);
-  stSet(ST_MALFORMED_AT, 0);
+  setStateWord(ST_ROUTE_COUNT, 0);
+  setStateWord(ST_NH_COUNT, 0);
+  setStateWord(ST_LINK_COUNT, 0);
+  setStateWord(ST_ADDR_COUNT, 0);
+  setStateWord(ST_NEIGH_COUNT, 0);
+  setStateWord(ST_STATUS, <u32>STATUS_MORE);
+  setStateWord(ST_ERROR_CODE, 0);
+  setStateWord(ST_ERROR_SEQ, 0);
+  setStateWord(ST_DUMP_INTR, 0);
+  setStateWord(ST_EXTACK_LEN, 0);
+  setStateWord(ST_EXTACK_OFFS, 0);
+  setStateWord(ST_HAS_OFFS, 0);
+  setStateWord(ST_MALFORMED_AT, 0);
 }
 
 // Walks every message in the first `len` bytes of the receive region and appends a row per
@@ -53,11 +53,11 @@ export function reset(): void {
 // MALFORMED / NO_MEMORY (rows of the messages before the bad one are kept).
 export function parse(len: u32): i32 {
   beginParse();
-  const base = <usize>st(ST_RECV);
+  const base = <usize>stateWord(ST_RECV);
   let status = STATUS_MORE;
   if (<usize>len > <usize>RECV_SIZE) {
-    stSet(ST_MALFORMED_AT, 0);
-    stSet(ST_STATUS, <u32>STATUS_MALFORMED);
+    setStateWord(ST_MALFORMED_AT, 0);
+    setStateWord(ST_STATUS, <u32>STATUS_MALFORMED);
     return STATUS_MALFORMED;
   }
   const end = base + <usize>len;
@@ -74,7 +74,7 @@ export function parse(len: u32): i32 {
     }
     if (r == 0) {
       const type = load<u16>(p, 4);
-      if (load<u16>(p, 6) & NLM_F_DUMP_INTR) stSet(ST_DUMP_INTR, 1);
+      if (load<u16>(p, 6) & NLM_F_DUMP_INTR) setStateWord(ST_DUMP_INTR, 1);
       if (type == NLMSG_ERROR) {
         r = parseError(p, mlen);
       } else if (type == NLMSG_DONE) {
@@ -90,7 +90,7 @@ export function parse(len: u32): i32 {
       }
     }
     if (r == STATUS_MALFORMED || r == STATUS_NO_MEMORY) {
-      stSet(ST_MALFORMED_AT, <u32>(p - base));
+      setStateWord(ST_MALFORMED_AT, <u32>(p - base));
       status = r;
       break;
     }
@@ -98,71 +98,71 @@ export function parse(len: u32): i32 {
     else if ((r == STATUS_ACK || r == STATUS_DONE) && status != STATUS_ERROR) status = r;
     p += align4(mlen);
   }
-  stSet(ST_STATUS, <u32>status);
+  setStateWord(ST_STATUS, <u32>status);
   return status;
 }
 
 function finish(): u32 {
-  return wfail ? 0 : <u32>(wp - <usize>st(ST_REQUEST));
+  return wfail ? 0 : <u32>(wp - <usize>stateWord(ST_REQUEST));
 }
 
 function startRequest(): void {
-  const req = <usize>st(ST_REQUEST);
+  const req = <usize>stateWord(ST_REQUEST);
   emitStart(req, req + REQUEST_SIZE);
 }
 
 // ---- encoders from the scratch row (filled by the host, common header included) ----
 
 export function encodeRoute(): u32 {
-  if (load<u32>(<usize>st(ST_SCRATCH) + RT_NH_COUNT) > <u32>SCRATCH_NH_CAP) return 0;
+  if (load<u32>(<usize>stateWord(ST_SCRATCH) + RT_NH_COUNT) > <u32>SCRATCH_NH_CAP) return 0;
   startRequest();
-  emitRoute(<usize>st(ST_SCRATCH), <usize>st(ST_SCRATCH_NH));
+  emitRoute(<usize>stateWord(ST_SCRATCH), <usize>stateWord(ST_SCRATCH_NH));
   return finish();
 }
 
 export function encodeLink(): u32 {
   startRequest();
-  emitLink(<usize>st(ST_SCRATCH));
+  emitLink(<usize>stateWord(ST_SCRATCH));
   return finish();
 }
 
 export function encodeAddr(): u32 {
   startRequest();
-  emitAddr(<usize>st(ST_SCRATCH));
+  emitAddr(<usize>stateWord(ST_SCRATCH));
   return finish();
 }
 
 export function encodeNeigh(): u32 {
   startRequest();
-  emitNeigh(<usize>st(ST_SCRATCH));
+  emitNeigh(<usize>stateWord(ST_SCRATCH));
   return finish();
 }
 
 // ---- re-emit a parsed row (0 when `i` is not a row) ----
 
 export function reencodeRoute(i: u32): u32 {
-  if (i >= st(ST_ROUTE_COUNT)) return 0;
+  if (i >= stateWord(ST_ROUTE_COUNT)) return 0;
   startRequest();
-  emitRoute(rowAt(ST_ROUTE_BASE, ROUTE_ROW, <usize>i), <usize>st(ST_NH_BASE));
+  emitRoute(rowAt(ST_ROUTE_BASE, ROUTE_ROW, <usize>i), <usize>stateWord(ST_NH_BASE));
   return finish();
 }
 
 export function reencodeLink(i: u32): u32 {
-  if (i >= st(ST_LINK_COUNT)) return 0;
+  if (i >= stateWord(ST_LINK_COUNT)) return 0;
   startRequest();
   emitLink(rowAt(ST_LINK_BASE, LINK_ROW, <usize>i));
   return finish();
 }
 
 export function reencodeAddr(i: u32): u32 {
-  if (i >= st(ST_ADDR_COUNT)) return 0;
+  if (i >= stateWord(ST_ADDR_COUNT)) return 0;
   startRequest();
   emitAddr(rowAt(ST_ADDR_BASE, ADDR_ROW, <usize>i));
   return finish();
 }
 
 export function reencodeNeigh(i: u32): u32 {
-  if (i >= st(ST_NEIGH_COUNT)) return 0;
+  if (i >= stateWord(ST_NEIGH_COUNT)) return 0;
   startRequest();
   emitNeigh(rowAt(ST_NEIGH_BASE, NEIGH_ROW, <usize>i));
   return finish();

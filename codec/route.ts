@@ -26,7 +26,7 @@ import {
   align4, attrLen, attrType, wp, wfail, putZero, msgBegin, msgEnd, attrU8, attrU32, attrBytes,
   attrVia, nestBegin, nestEnd, emitFail,
 } from "./attr";
-import { commitRow, ensureRows, openRow, rowAt, st, stSet } from "./tables";
+import { commitRow, ensureRows, openRow, rowAt, stateWord, setStateWord } from "./tables";
 
 @inline function addrLen(family: u32): usize {
   return family == AF_INET6 ? 16 : 4;
@@ -66,7 +66,7 @@ function parseMultipath(d: usize, dl: usize, family: u32): i32 {
       nhError = STATUS_NO_MEMORY;
       return -1;
     }
-    const nh = rowAt(ST_NH_BASE, NEXTHOP_ROW, <usize>st(ST_NH_COUNT) + k);
+    const nh = rowAt(ST_NH_BASE, NEXTHOP_ROW, <usize>stateWord(ST_NH_COUNT) + k);
     memory.fill(nh, 0, NEXTHOP_ROW);
     store<u8>(nh + NH_FLAGS, load<u8>(q, 2));
     store<u8>(nh + NH_HOPS, load<u8>(q, 3));
@@ -134,7 +134,7 @@ export function parseRoute(msg: usize, mlen: usize): i32 {
   const family = <u32>load<u8>(msg + NLMSG_HDRLEN);
   const inet = family == AF_INET || family == AF_INET6;
   const alen = addrLen(family);
-  const nhStart = st(ST_NH_COUNT);
+  const nhStart = stateWord(ST_NH_COUNT);
   store<u32>(row + RT_NH_START, nhStart);
   let nhUsed: i32 = 0;
 
@@ -185,7 +185,7 @@ export function parseRoute(msg: usize, mlen: usize): i32 {
     a += align4(n);
   }
   store<u32>(row + RT_NH_COUNT, <u32>nhUsed);
-  stSet(ST_NH_COUNT, nhStart + <u32>nhUsed);
+  setStateWord(ST_NH_COUNT, nhStart + <u32>nhUsed);
   commitRow(ST_ROUTE_BASE);
   return 0;
 }

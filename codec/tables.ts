@@ -35,20 +35,20 @@ export function bump(size: usize): usize {
   return start;
 }
 
-@inline export function st(off: usize): u32 {
+@inline export function stateWord(off: usize): u32 {
   return load<u32>(state + off);
 }
 
-@inline export function stSet(off: usize, v: u32): void {
+@inline export function setStateWord(off: usize, v: u32): void {
   store<u32>(state + off, v);
 }
 
 function allocTable(off: usize, row: usize, cap: usize): bool {
   const base = bump(row * cap);
   if (base == 0) return false;
-  stSet(off, <u32>base);
-  stSet(off + 4, 0);
-  stSet(off + 8, <u32>cap);
+  setStateWord(off, <u32>base);
+  setStateWord(off + 4, 0);
+  setStateWord(off + 8, <u32>cap);
   return true;
 }
 
@@ -70,11 +70,11 @@ export function initRegions(): bool {
   const scratchNh = bump(SCRATCH_NH_CAP * NEXTHOP_ROW);
   const extack = bump(EXTACK_CAP);
   if (recv == 0 || req == 0 || scratch == 0 || scratchNh == 0 || extack == 0) return false;
-  stSet(ST_RECV, <u32>recv);
-  stSet(ST_REQUEST, <u32>req);
-  stSet(ST_SCRATCH, <u32>scratch);
-  stSet(ST_SCRATCH_NH, <u32>scratchNh);
-  stSet(ST_EXTACK, <u32>extack);
+  setStateWord(ST_RECV, <u32>recv);
+  setStateWord(ST_REQUEST, <u32>req);
+  setStateWord(ST_SCRATCH, <u32>scratch);
+  setStateWord(ST_SCRATCH_NH, <u32>scratchNh);
+  setStateWord(ST_EXTACK, <u32>extack);
   return (
     allocTable(ST_ROUTE_BASE, ROUTE_ROW, ROUTE_CAP_INIT) &&
     allocTable(ST_NH_BASE, NEXTHOP_ROW, NH_CAP_INIT) &&
@@ -87,24 +87,24 @@ export function initRegions(): bool {
 // Makes room for `need` rows after the committed ones of the table whose (base, count, cap)
 // triple starts at `off`. Moves the table when it is full. False when memory is exhausted.
 export function ensureRows(off: usize, row: usize, need: usize): bool {
-  const count = <usize>st(off + 4);
-  const cap = <usize>st(off + 8);
+  const count = <usize>stateWord(off + 4);
+  const cap = <usize>stateWord(off + 8);
   if (cap - count >= need) return true;
   let ncap = cap * 2;
   while (ncap - count < need) ncap *= 2;
   if (ncap > <usize>0x7fffffff / row) return false;
   const nbase = bump(ncap * row);
   if (nbase == 0) return false;
-  memory.copy(nbase, <usize>st(off), count * row);
-  stSet(off, <u32>nbase);
-  stSet(off + 8, <u32>ncap);
-  stSet(ST_GROWS, st(ST_GROWS) + 1);
+  memory.copy(nbase, <usize>stateWord(off), count * row);
+  setStateWord(off, <u32>nbase);
+  setStateWord(off + 8, <u32>ncap);
+  setStateWord(ST_GROWS, stateWord(ST_GROWS) + 1);
   return true;
 }
 
 // Address of row `i` (committed or being written) of the table at `off`.
 @inline export function rowAt(off: usize, row: usize, i: usize): usize {
-  return <usize>st(off) + i * row;
+  return <usize>stateWord(off) + i * row;
 }
 
 // Opens the next row of the table at `off` for the message at `msg`: zeroed, with the
@@ -112,12 +112,12 @@ export function ensureRows(off: usize, row: usize, need: usize): bool {
 // only once the parser commits it with commitRow().
 export function openRow(off: usize, row: usize, msg: usize): usize {
   if (!ensureRows(off, row, 1)) return 0;
-  const r = rowAt(off, row, <usize>st(off + 4));
+  const r = rowAt(off, row, <usize>stateWord(off + 4));
   memory.fill(r, 0, row);
   memory.copy(r, msg + 4, 12);
   return r;
 }
 
 @inline export function commitRow(off: usize): void {
-  stSet(off + 4, st(off + 4) + 1);
+  setStateWord(off + 4, stateWord(off + 4) + 1);
 }

@@ -6,7 +6,7 @@ import { CniError, ErrCode } from "./errors.ts";
 import { goMarshal, sortKeysDeep } from "./go/marshal.ts";
 import { dnsIsEmpty, nonEmpty, nonEmptyStr, nonZero, printCIDR, printIP, to020, to040, type Wire020, type Wire020IP, type Wire040 } from "./result.ts";
 import type { DNS, Interface, IPConfig, Result, Route } from "./types.ts";
-import { FAMILY_040, FAMILY_100 } from "./version.ts";
+import { CURRENT_VERSION, FAMILY_040, FAMILY_100 } from "./version.ts";
 
 // ------------------------------------------------------------------------------------------------
 // Printing
@@ -96,5 +96,5 @@ export function formatResult(result: Result, version: string): string {
   if (version === "0.1.0" || version === "0.2.0") {
     return goMarshal(json020(to020(to040(result, "0.4.0"), version)), "    ");
   }
-  throw new CniError(ErrCode.Internal, `no converter for CNI result version 1.1.0 to ${version}`);
+  throw new CniError(ErrCode.Internal, `no converter for CNI result version ${CURRENT_VERSION} to ${version}`);
 }

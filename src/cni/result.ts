@@ -8,7 +8,7 @@ import { goField, goKind, isObject } from "./go/json.ts";
 import { byteOrder } from "./go/marshal.ts";
 import { goList, goQuote } from "./go/quote.ts";
 import type { DNS, Interface, IPConfig, Result, Route } from "./types.ts";
-import { FAMILY_020, FAMILY_040, FAMILY_100 } from "./version.ts";
+import { CURRENT_VERSION, FAMILY_020, FAMILY_040, FAMILY_100 } from "./version.ts";
 import { formatCIDR, formatIP, parseCIDR, parseIP } from "../ip.ts";
 
 // ------------------------------------------------------------------------------------------------
@@ -103,7 +103,7 @@ function from020(r: Wire020): Wire040 {
 }
 
 function from040(r: Wire040): Result {
-  const out: Result = { cniVersion: "1.1.0" };
+  const out: Result = { cniVersion: CURRENT_VERSION };
   if (r.interfaces.length) out.interfaces = r.interfaces.map((i) => strip({ name: i.name, mac: i.mac, sandbox: i.sandbox }));
   if (r.ips.length) {
     out.ips = r.ips.map((ip) => strip({ address: ip.address, gateway: ip.gateway, interface: ip.interface }));
@@ -126,12 +126,12 @@ function strip<T extends object>(o: T): T {
  * ("cannot convert: no valid IP addresses") and for an unknown version.
  */
 export function convertResult(result: Result, version: string): Result {
-  if (FAMILY_100.includes(version)) return canonical({ ...structuredClone(result), cniVersion: "1.1.0" });
+  if (FAMILY_100.includes(version)) return canonical({ ...structuredClone(result), cniVersion: CURRENT_VERSION });
   if (FAMILY_040.includes(version)) return canonical(from040(to040(result, version)));
   if (FAMILY_020.includes(version) && version !== "") {
     return canonical(from040(from020(to020(to040(result, "0.4.0"), version))));
   }
-  throw new CniError(ErrCode.Internal, `no converter for CNI result version 1.1.0 to ${version}`);
+  throw new CniError(ErrCode.Internal, `no converter for CNI result version ${CURRENT_VERSION} to ${version}`);
 }
 
 /** Addresses as a reader of the printed result gets them back (Go's canonical forms). */
@@ -297,7 +297,7 @@ function decode100(raw: Record<string, unknown>): Result {
   const d = new Decoder("Result");
   const version = decodeResultVersion(raw, "Result");
   checkFamily(FAMILY_100, version);
-  const result: Result = { cniVersion: "1.1.0" };
+  const result: Result = { cniVersion: CURRENT_VERSION };
   const interfaces = d.objects(raw, "interfaces", "types100.Interface").map((o) => {
     const di = new Decoder("Interface");
     const mtu = di.int(o, "mtu");
@@ -358,7 +358,7 @@ function decode020(raw: Record<string, unknown>): Wire020 {
     return { ip: di.cidr(o, "ip"), gateway: di.ip(o, "gateway"), routes: di.objects(o, "routes", "types.Route").map(decodeRoute) };
   };
   // Go keeps an empty version as is, and then finds no converter for it.
-  if (version === "") throw new Error("no converter for CNI result version  to 1.1.0");
+  if (version === "") throw new Error(`no converter for CNI result version  to ${CURRENT_VERSION}`);
   return { cniVersion: version, ip4: ipc("ip4"), ip6: ipc("ip6"), dns: decodeDNS(d.object(raw, "dns", "types.DNS")) };
 }
 

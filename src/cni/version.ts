@@ -9,7 +9,10 @@ import { goQuote } from "./go/quote.ts";
 /** version.All: every spec version the Go library knows, oldest first. */
 export const ALL_VERSIONS: readonly string[] = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"];
 
-/** version.Current(): what VERSION reports as its own cniVersion. */
+/**
+ * version.Current(): what VERSION reports as its own cniVersion, and the version of the form every
+ * result has inside nexthop (converted to the config's version only when printed or delegated).
+ */
 export const CURRENT_VERSION = "1.1.0";
 
 /** version.VersionsStartingFrom(min): the versions of ALL_VERSIONS from `min` on (empty if unknown). */

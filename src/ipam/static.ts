@@ -46,7 +46,7 @@ import { canonicalKeys, isObject } from "../cni/go/json";
 import type { CmdArgs, DNS, IPConfig, Result, Route } from "../cni/types";
 import { loadArgs } from "../cni/args";
 import { parsePrevResult } from "../cni/result";
-import { greaterThanOrEqualTo } from "../cni/version";
+import { CURRENT_VERSION, greaterThanOrEqualTo } from "../cni/version";
 import { type CIDR, type IPAddr, contains, formatCIDR, formatIP, ipEqual, parseCIDR, parseIP } from "../ip";
 
 // ── Loaded config ───────────────────────────────────────────────────────────────────────────
@@ -427,7 +427,7 @@ function resultRoutes(r: StaticRoute, index: number): Route[] {
 
 /** The ADD result as upstream builds it (1.1.0 form; printed in the config's version later). */
 export function buildStaticResult(conf: StaticIPAMConfig): Result {
-  const result: Result = { cniVersion: "1.1.0" };
+  const result: Result = { cniVersion: CURRENT_VERSION };
   if (conf.addresses.length > 0) {
     result.ips = conf.addresses.map((a): IPConfig => {
       const ip: IPConfig = { address: formatCIDR(a.address) };

@@ -5,7 +5,7 @@ import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus, re
 import { CniError, ErrCode, errorText, step } from "../cni/errors";
 import type { CmdArgs, DNS, Interface, Plugin, Result } from "../cni/types";
 import { convertResult } from "../cni/result";
-import { ALL_VERSIONS } from "../cni/version";
+import { ALL_VERSIONS, CURRENT_VERSION } from "../cni/version";
 import { formatIP, parseCIDR } from "../ip";
 import { listAddrs } from "../netlink/addr";
 import { AF_UNSPEC, RT_TABLE_MAIN } from "../netlink/constants";
@@ -123,7 +123,7 @@ function attachAddLocked(conf: AttachConf, args: CmdArgs): Result {
     removeLeftover(pod, args);
     const link = createPodLink(conf, args, pod, podFd, log);
     const iface: Interface = { name: args.ifname, mac: link.mac, sandbox: args.netns };
-    let result: Result = { cniVersion: "1.1.0", interfaces: [iface] };
+    let result: Result = { cniVersion: CURRENT_VERSION, interfaces: [iface] };
     if (conf.ipamType) {
       // A delegate that cannot be found was never called: nothing to undo.
       resolveDelegate(conf.ipamType, args);
@@ -133,7 +133,7 @@ function attachAddLocked(conf: AttachConf, args: CmdArgs): Result {
       if (!ipam.ips?.length) throw new CniError(ErrCode.Internal, "IPAM plugin returned missing IP config");
       result = { ...result, ips: ipam.ips.map((ip) => ({ ...ip, interface: 0 })), routes: ipam.routes ?? [] };
     } else if (conf.prevResult?.ips?.length) {
-      result = { ...conf.prevResult, cniVersion: "1.1.0", interfaces: [iface], ips: conf.prevResult.ips.map((ip) => ({ ...ip, interface: 0 })) };
+      result = { ...conf.prevResult, cniVersion: CURRENT_VERSION, interfaces: [iface], ips: conf.prevResult.ips.map((ip) => ({ ...ip, interface: 0 })) };
     }
     if (conf.multipath?.metric !== undefined) result = { ...result, routes: withOwnMetric(result.routes, conf.multipath) };
     if (result.ips?.length) {

@@ -17,8 +17,11 @@ import type { NexthopSet } from "./routes";
 export type Ecmp = "merge" | "upstream";
 
 export interface RouteWrite {
-  /** "join" adds the set to the route under its key; "prepend" sends it as upstream does. */
-  how: "join" | "prepend";
+  /**
+   * "join": the set joins the route under its key (one multipath route); "upstream": the route is
+   * added as upstream adds it (NLM_F_CREATE only, the kernel decides: `"ecmp": "upstream"`).
+   */
+  how: "join" | "upstream";
   set: NexthopSet;
   /** Indexes into result.routes that this write installs. */
   routes: number[];
@@ -117,7 +120,7 @@ export function planRoutes(result: Result, ifname: string, ifindex: number, ecmp
     const grouped = ecmp === "merge" || p.explicit;
     const into = grouped ? writes.find((w) => w.how === "join" && sameKey(w.set.key, p.key)) : undefined;
     if (!into) {
-      writes.push({ how: grouped ? "join" : "prepend", set: { key: p.key, nexthops: [nexthop], mtu: p.route.mtu, advmss: p.route.advmss }, routes: [p.index] });
+      writes.push({ how: grouped ? "join" : "upstream", set: { key: p.key, nexthops: [nexthop], mtu: p.route.mtu, advmss: p.route.advmss }, routes: [p.index] });
       continue;
     }
     if (into.set.nexthops.some((nh) => (nh.gateway ?? "") === (p.gateway ?? ""))) {

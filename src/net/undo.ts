@@ -31,11 +31,6 @@ export class UndoLog {
     this.steps = [];
     return failures;
   }
-
-  /** Steps recorded so far (a failure before any change leaves it at 0). */
-  get size(): number {
-    return this.steps.length;
-  }
 }
 
 /** Rolls `log` back after `e` and returns the error to report, with any failed undo in its details. */

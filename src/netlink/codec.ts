@@ -129,14 +129,14 @@ function addrLen(family: number): number {
   return family === AF_INET6 ? 16 : 4;
 }
 
-function u(v: number | undefined, bits: 8 | 16 | 32, what: string): number {
+function uint(v: number | undefined, bits: 8 | 16 | 32, what: string): number {
   const x = v ?? 0;
   const max = bits === 32 ? 0xffffffff : (1 << bits) - 1;
   if (!Number.isInteger(x) || x < 0 || x > max) throw new RangeError(`${what}: ${v} is not a u${bits}`);
   return x;
 }
 
-function i32(v: number | undefined, what: string): number {
+function int32(v: number | undefined, what: string): number {
   const x = v ?? 0;
   if (!Number.isInteger(x) || x < -0x80000000 || x > 0x7fffffff) throw new RangeError(`${what}: ${v} is not an i32`);
   return x;
@@ -294,9 +294,9 @@ export class Codec {
 
   private header(s: number, type: number, nlFlags: number, seq: number): void {
     const dv = this.dv;
-    dv.setUint16(s + L.ROW_NLMSG_TYPE, u(type, 16, "nlmsg_type"), true);
-    dv.setUint16(s + L.ROW_NLMSG_FLAGS, u(nlFlags, 16, "nlmsg_flags"), true);
-    dv.setUint32(s + L.ROW_NLMSG_SEQ, u(seq, 32, "nlmsg_seq"), true);
+    dv.setUint16(s + L.ROW_NLMSG_TYPE, uint(type, 16, "nlmsg_type"), true);
+    dv.setUint16(s + L.ROW_NLMSG_FLAGS, uint(nlFlags, 16, "nlmsg_flags"), true);
+    dv.setUint32(s + L.ROW_NLMSG_SEQ, uint(seq, 32, "nlmsg_seq"), true);
   }
 
   private putAddr(at: number, a: Uint8Array, len: number, what: string): void {
@@ -322,31 +322,33 @@ export class Codec {
     const s = this.scratch();
     const dv = this.dv;
     this.header(s, type, nlFlags, seq);
-    const family = u(spec.family, 8, "route family");
+    const family = uint(spec.family, 8, "route family");
     const alen = addrLen(family);
     const rtype = spec.type ?? RTN_UNICAST;
-    const table = u(spec.table, 32, "route table");
+    const table = uint(spec.table, 32, "route table");
     const nhs = spec.nexthops;
     let scope = spec.scope;
     if (scope === undefined) {
-      // iproute2's choice (iproute_modify)
+      // iproute2's choice (iproute_modify): universe for IPv6, for RTM_GETROUTE and otherwise
+      // unless the type or a missing gateway says host, link or nowhere.
       scope = RT_SCOPE_UNIVERSE;
-      if (family === AF_INET6 || type === RTM_GETROUTE) scope = RT_SCOPE_UNIVERSE;
-      else if (rtype === RTN_LOCAL || rtype === RTN_NAT) scope = RT_SCOPE_HOST;
-      else if (rtype === RTN_BROADCAST || rtype === RTN_MULTICAST || rtype === RTN_ANYCAST) scope = RT_SCOPE_LINK;
-      else if (rtype === RTN_UNICAST || rtype === 0) {
-        if (type === RTM_DELROUTE) scope = RT_SCOPE_NOWHERE;
-        else if (!spec.gateway && !nhs) scope = RT_SCOPE_LINK;
+      if (family !== AF_INET6 && type !== RTM_GETROUTE) {
+        if (rtype === RTN_LOCAL || rtype === RTN_NAT) scope = RT_SCOPE_HOST;
+        else if (rtype === RTN_BROADCAST || rtype === RTN_MULTICAST || rtype === RTN_ANYCAST) scope = RT_SCOPE_LINK;
+        else if (rtype === RTN_UNICAST || rtype === 0) {
+          if (type === RTM_DELROUTE) scope = RT_SCOPE_NOWHERE;
+          else if (!spec.gateway && !nhs) scope = RT_SCOPE_LINK;
+        }
       }
     }
     dv.setUint8(s + L.RT_FAMILY, family);
-    dv.setUint8(s + L.RT_DST_LEN, u(spec.dstLen, 8, "route dstLen"));
-    dv.setUint8(s + L.RT_TOS, u(spec.tos, 8, "route tos"));
+    dv.setUint8(s + L.RT_DST_LEN, uint(spec.dstLen, 8, "route dstLen"));
+    dv.setUint8(s + L.RT_TOS, uint(spec.tos, 8, "route tos"));
     dv.setUint8(s + L.RT_TABLE_HDR, table > 255 ? RT_TABLE_UNSPEC : table);
-    dv.setUint8(s + L.RT_PROTOCOL, u(spec.protocol ?? (type === RTM_NEWROUTE ? RTPROT_BOOT : RTPROT_UNSPEC), 8, "route protocol"));
-    dv.setUint8(s + L.RT_SCOPE, u(scope, 8, "route scope"));
-    dv.setUint8(s + L.RT_TYPE, u(rtype, 8, "route type"));
-    dv.setUint32(s + L.RT_FLAGS, u(spec.flags, 32, "route flags"), true);
+    dv.setUint8(s + L.RT_PROTOCOL, uint(spec.protocol ?? (type === RTM_NEWROUTE ? RTPROT_BOOT : RTPROT_UNSPEC), 8, "route protocol"));
+    dv.setUint8(s + L.RT_SCOPE, uint(scope, 8, "route scope"));
+    dv.setUint8(s + L.RT_TYPE, uint(rtype, 8, "route type"));
+    dv.setUint32(s + L.RT_FLAGS, uint(spec.flags, 32, "route flags"), true);
     let present = 0;
     if (table > 255) {
       dv.setUint32(s + L.RT_TABLE, table, true);
@@ -357,16 +359,16 @@ export class Codec {
       present |= L.RT_HAS_DST;
     }
     if (spec.priority !== undefined) {
-      dv.setUint32(s + L.RT_PRIORITY, u(spec.priority, 32, "route priority"), true);
+      dv.setUint32(s + L.RT_PRIORITY, uint(spec.priority, 32, "route priority"), true);
       present |= L.RT_HAS_PRIORITY;
     }
     if (spec.oif !== undefined) {
-      dv.setUint32(s + L.RT_OIF, u(spec.oif, 32, "route oif"), true);
+      dv.setUint32(s + L.RT_OIF, uint(spec.oif, 32, "route oif"), true);
       present |= L.RT_HAS_OIF;
     }
     if (spec.gateway !== undefined) {
       if (spec.viaFamily !== undefined) {
-        const vf = u(spec.viaFamily, 8, "route viaFamily");
+        const vf = uint(spec.viaFamily, 8, "route viaFamily");
         if (vf !== AF_INET && vf !== AF_INET6) throw new RangeError(`route viaFamily: ${vf} is not AF_INET or AF_INET6`);
         this.putAddr(s + L.RT_GATEWAY, spec.gateway, addrLen(vf), "route gateway (via)");
         dv.setUint8(s + L.RT_VIA_FAMILY, vf);
@@ -377,12 +379,12 @@ export class Codec {
       }
     }
     if (spec.pref !== undefined) {
-      dv.setUint8(s + L.RT_PREF, u(spec.pref, 8, "route pref"));
+      dv.setUint8(s + L.RT_PREF, uint(spec.pref, 8, "route pref"));
       present |= L.RT_HAS_PREF;
     }
     if (spec.mtu || spec.advmss) {
-      dv.setUint32(s + L.RT_MTU, u(spec.mtu, 32, "route mtu"), true);
-      dv.setUint32(s + L.RT_ADVMSS, u(spec.advmss, 32, "route advmss"), true);
+      dv.setUint32(s + L.RT_MTU, uint(spec.mtu, 32, "route mtu"), true);
+      dv.setUint32(s + L.RT_ADVMSS, uint(spec.advmss, 32, "route advmss"), true);
       present |= L.RT_HAS_METRICS;
     }
     if (spec.metricsRaw?.length) {
@@ -403,12 +405,12 @@ export class Codec {
         const p = base + k * L.NEXTHOP_ROW;
         const w = nh.weight ?? 1;
         if (!Number.isInteger(w) || w < 1 || w > 256) throw new RangeError(`nexthop ${k}: weight ${w} is not 1..256`);
-        dv.setUint8(p + L.NH_FLAGS, u(nh.flags, 8, `nexthop ${k} flags`));
+        dv.setUint8(p + L.NH_FLAGS, uint(nh.flags, 8, `nexthop ${k} flags`));
         dv.setUint8(p + L.NH_HOPS, w - 1);
-        dv.setInt32(p + L.NH_IFINDEX, i32(nh.ifindex, `nexthop ${k} ifindex`), true);
+        dv.setInt32(p + L.NH_IFINDEX, int32(nh.ifindex, `nexthop ${k} ifindex`), true);
         if (nh.gateway !== undefined) {
           if (nh.viaFamily !== undefined) {
-            const vf = u(nh.viaFamily, 8, `nexthop ${k} viaFamily`);
+            const vf = uint(nh.viaFamily, 8, `nexthop ${k} viaFamily`);
             if (vf !== AF_INET && vf !== AF_INET6) throw new RangeError(`nexthop ${k} viaFamily: ${vf} is not AF_INET or AF_INET6`);
             this.putAddr(p + L.NH_GATEWAY, nh.gateway, addrLen(vf), `nexthop ${k} gateway (via)`);
             dv.setUint8(p + L.NH_GW_FAMILY, vf);
@@ -432,25 +434,25 @@ export class Codec {
     const s = this.scratch();
     const dv = this.dv;
     this.header(s, type, nlFlags, seq);
-    dv.setUint8(s + L.LN_FAMILY, u(spec.family, 8, "link family"));
-    dv.setInt32(s + L.LN_INDEX, i32(spec.index, "link index"), true);
-    dv.setUint32(s + L.LN_FLAGS, u(spec.flags, 32, "link flags"), true);
-    dv.setUint32(s + L.LN_CHANGE, u(spec.change, 32, "link change"), true);
+    dv.setUint8(s + L.LN_FAMILY, uint(spec.family, 8, "link family"));
+    dv.setInt32(s + L.LN_INDEX, int32(spec.index, "link index"), true);
+    dv.setUint32(s + L.LN_FLAGS, uint(spec.flags, 32, "link flags"), true);
+    dv.setUint32(s + L.LN_CHANGE, uint(spec.change, 32, "link change"), true);
     let present = 0;
     if (spec.ifname !== undefined) {
       this.putStr(s + L.LN_IFNAME, spec.ifname, "link ifname");
       present |= L.LN_HAS_IFNAME;
     }
     if (spec.mtu !== undefined) {
-      dv.setUint32(s + L.LN_MTU, u(spec.mtu, 32, "link mtu"), true);
+      dv.setUint32(s + L.LN_MTU, uint(spec.mtu, 32, "link mtu"), true);
       present |= L.LN_HAS_MTU;
     }
     if (spec.link !== undefined) {
-      dv.setUint32(s + L.LN_LINK, u(spec.link, 32, "link link"), true);
+      dv.setUint32(s + L.LN_LINK, uint(spec.link, 32, "link link"), true);
       present |= L.LN_HAS_LINK;
     }
     if (spec.master !== undefined) {
-      dv.setUint32(s + L.LN_MASTER, u(spec.master, 32, "link master"), true);
+      dv.setUint32(s + L.LN_MASTER, uint(spec.master, 32, "link master"), true);
       present |= L.LN_HAS_MASTER;
     }
     if (spec.address !== undefined) {
@@ -461,22 +463,22 @@ export class Codec {
       present |= L.LN_HAS_ADDRESS;
     }
     if (spec.netnsFd !== undefined) {
-      dv.setInt32(s + L.LN_NET_NS_FD, i32(spec.netnsFd, "link netnsFd"), true);
+      dv.setInt32(s + L.LN_NET_NS_FD, int32(spec.netnsFd, "link netnsFd"), true);
       present |= L.LN_HAS_NET_NS_FD;
     }
     if (spec.kind !== undefined) {
       this.putStr(s + L.LN_KIND, spec.kind, "link kind");
       present |= L.LN_HAS_KIND;
       if (spec.mode !== undefined) {
-        dv.setUint32(s + L.LN_MODE, u(spec.mode, 32, "link mode"), true);
+        dv.setUint32(s + L.LN_MODE, uint(spec.mode, 32, "link mode"), true);
         present |= L.LN_HAS_MODE;
       }
       if (spec.vrfTable !== undefined) {
-        dv.setUint32(s + L.LN_VRF_TABLE, u(spec.vrfTable, 32, "link vrfTable"), true);
+        dv.setUint32(s + L.LN_VRF_TABLE, uint(spec.vrfTable, 32, "link vrfTable"), true);
         present |= L.LN_HAS_VRF_TABLE;
       }
       if (spec.ipvlanFlags !== undefined) {
-        dv.setUint16(s + L.LN_IPVLAN_FLAGS, u(spec.ipvlanFlags, 16, "link ipvlanFlags"), true);
+        dv.setUint16(s + L.LN_IPVLAN_FLAGS, uint(spec.ipvlanFlags, 16, "link ipvlanFlags"), true);
         present |= L.LN_HAS_IPVLAN_FLAGS;
       }
     } else if (spec.mode !== undefined || spec.vrfTable !== undefined || spec.ipvlanFlags !== undefined) {
@@ -491,13 +493,13 @@ export class Codec {
     const s = this.scratch();
     const dv = this.dv;
     this.header(s, type, nlFlags, seq);
-    const family = u(spec.family, 8, "addr family");
+    const family = uint(spec.family, 8, "addr family");
     const alen = addrLen(family);
     dv.setUint8(s + L.AD_FAMILY, family);
-    dv.setUint8(s + L.AD_PREFIXLEN, u(spec.prefixlen, 8, "addr prefixlen"));
-    dv.setUint8(s + L.AD_IFA_FLAGS, u(spec.ifaFlags, 8, "addr ifaFlags"));
-    dv.setUint8(s + L.AD_SCOPE, u(spec.scope, 8, "addr scope"));
-    dv.setUint32(s + L.AD_INDEX, u(spec.index, 32, "addr index"), true);
+    dv.setUint8(s + L.AD_PREFIXLEN, uint(spec.prefixlen, 8, "addr prefixlen"));
+    dv.setUint8(s + L.AD_IFA_FLAGS, uint(spec.ifaFlags, 8, "addr ifaFlags"));
+    dv.setUint8(s + L.AD_SCOPE, uint(spec.scope, 8, "addr scope"));
+    dv.setUint32(s + L.AD_INDEX, uint(spec.index, 32, "addr index"), true);
     let present = 0;
     if (spec.address !== undefined) {
       this.putAddr(s + L.AD_ADDRESS, spec.address, alen, "addr address");
@@ -516,7 +518,7 @@ export class Codec {
       present |= L.AD_HAS_LABEL;
     }
     if (spec.flags !== undefined) {
-      dv.setUint32(s + L.AD_FLAGS, u(spec.flags, 32, "addr flags"), true);
+      dv.setUint32(s + L.AD_FLAGS, uint(spec.flags, 32, "addr flags"), true);
       present |= L.AD_HAS_FLAGS;
     }
     dv.setUint32(s + L.AD_PRESENT, present, true);
@@ -525,7 +527,7 @@ export class Codec {
 
   /** RTM_GETROUTE / RTM_GETLINK / RTM_GETADDR with NLM_F_REQUEST|NLM_F_DUMP. */
   encodeDump(type: number, seq: number, family: number): number {
-    const n = this.ex().encodeDump(u(type, 16, "dump type"), u(seq, 32, "nlmsg_seq"), u(family, 8, "dump family"));
+    const n = this.ex().encodeDump(uint(type, 16, "dump type"), uint(seq, 32, "nlmsg_seq"), uint(family, 8, "dump family"));
     if (n === 0) throw new RangeError(`encodeDump: ${type} is not RTM_GETROUTE, RTM_GETLINK or RTM_GETADDR`);
     return n;
   }

@@ -17,7 +17,15 @@ const IFNAME = "eth0";
 
 let ns: Netns;
 let sock: NetlinkSocket;
-let log: UndoLog;
+/** The undo log configureInterface is handed, counting what it records. */
+class CountingLog extends UndoLog {
+  recorded = 0;
+  override push(what: string, undo: () => void): void {
+    this.recorded++;
+    super.push(what, undo);
+  }
+}
+let log: CountingLog;
 let result: Result;
 
 beforeEach(() => {
@@ -28,7 +36,7 @@ beforeEach(() => {
   ip("link", "add", IFNAME, "type", "veth", "peer", "name", "peer0");
   ip("link", "set", "peer0", "up");
   sock = NetlinkSocket.open(ns.path);
-  log = new UndoLog();
+  log = new CountingLog();
   // Upstream's BeforeEach result (its routev4 is 15.5.6.8/24 through net.ParseCIDR, i.e. 15.5.6.0/24).
   result = {
     cniVersion: "1.1.0",
@@ -120,7 +128,7 @@ function expectUntouched(): void {
   const link = (ipJson(["link", "show", "dev", IFNAME], ns.name) as any[])[0];
   expect(link.flags).not.toContain("UP");
   expect(routes("-4").filter((r) => r.hops.some((h) => h.dev === IFNAME))).toEqual([]);
-  expect(log.size).toBe(0);
+  expect(log.recorded).toBe(0);
 }
 
 describe("configureInterface: upstream's ConfigureIface tests", () => {

@@ -112,7 +112,7 @@ describe("planRoutes, upstream mode", () => {
       ]),
       "net1", 7, "upstream",
     );
-    expect(writes.map((w) => [w.how, w.routes])).toEqual([["prepend", [0]], ["prepend", [1]], ["join", [2, 3]]]);
+    expect(writes.map((w) => [w.how, w.routes])).toEqual([["upstream", [0]], ["upstream", [1]], ["join", [2, 3]]]);
   });
 });
 
