@@ -1,0 +1,302 @@
+// The shared base of the codec wrapper: the WebAssembly instance, views of its memory, the state
+// block, and the helpers every message family (./route.ts, ./link.ts, ./addr.ts, ./error.ts)
+// uses to fill the scratch row an encoder emits from and to read rows a parse produced.
+//
+// memory.grow (tables that fill up move to a larger region) detaches every view of the old
+// buffer, and a detached view handed to FFI silently becomes NULL (docs/bun.md §4): the views
+// here are rebuilt after each parse(), and recvView()/requestView() return fresh views each call.
+import wasmPath from "../../../build/codec.wasm" with { type: "file" };
+import { readFileSync } from "node:fs";
+import * as L from "../../../codec/layout.ts";
+import { AF_INET6 } from "../constants";
+
+/** What codec/index.ts exports (the module imports nothing). */
+export interface Exports {
+  memory: WebAssembly.Memory;
+  init(): number;
+  reset(): void;
+  parse(len: number): number;
+  encodeRoute(): number;
+  encodeLink(): number;
+  encodeAddr(): number;
+  reencodeRoute(i: number): number;
+  reencodeLink(i: number): number;
+  reencodeAddr(i: number): number;
+  encodeDump(type: number, seq: number, family: number): number;
+  encodeNeigh(): number;
+  reencodeNeigh(i: number): number;
+}
+
+const utf8 = new TextDecoder();
+const utf8enc = new TextEncoder();
+
+export function addrLen(family: number): number {
+  return family === AF_INET6 ? 16 : 4;
+}
+
+/** `v` (undefined = 0) as an unsigned integer of `bits`; RangeError naming `what` otherwise. */
+export function uint(v: number | undefined, bits: 8 | 16 | 32, what: string): number {
+  const x = v ?? 0;
+  const max = bits === 32 ? 0xffffffff : (1 << bits) - 1;
+  if (!Number.isInteger(x) || x < 0 || x > max) throw new RangeError(`${what}: ${v} is not a u${bits}`);
+  return x;
+}
+
+/** `v` (undefined = 0) as an i32; RangeError naming `what` otherwise. */
+export function int32(v: number | undefined, what: string): number {
+  const x = v ?? 0;
+  if (!Number.isInteger(x) || x < -0x80000000 || x > 0x7fffffff) throw new RangeError(`${what}: ${v} is not an i32`);
+  return x;
+}
+
+/**
+ * A fixed-width field of a row: its offset, the presence bit the codec sets when the attribute
+ * was in the message (0 for header fields), and its width. Each family describes its fields once
+ * in such a table; its encoder and its row reader both go through it.
+ */
+export interface Field {
+  readonly off: number;
+  readonly bit: number;
+  readonly width: "u8" | "u16" | "u32" | "i32";
+}
+
+export const field = (off: number, bit: number, width: Field["width"]): Field => ({ off, bit, width });
+
+/** Writes `v` (checked against the width) into the row at `row`; returns the presence bit. */
+export function writeField(dv: DataView, row: number, f: Field, v: number | undefined, what: string): number {
+  const p = row + f.off;
+  switch (f.width) {
+    case "u8":
+      dv.setUint8(p, uint(v, 8, what));
+      break;
+    case "u16":
+      dv.setUint16(p, uint(v, 16, what), true);
+      break;
+    case "u32":
+      dv.setUint32(p, uint(v, 32, what), true);
+      break;
+    case "i32":
+      dv.setInt32(p, int32(v, what), true);
+      break;
+  }
+  return f.bit;
+}
+
+/** Reads the field of the row at `row` (0 when the attribute was absent). */
+export function readField(dv: DataView, row: number, f: Field): number {
+  const p = row + f.off;
+  switch (f.width) {
+    case "u8":
+      return dv.getUint8(p);
+    case "u16":
+      return dv.getUint16(p, true);
+    case "u32":
+      return dv.getUint32(p, true);
+    case "i32":
+      return dv.getInt32(p, true);
+  }
+}
+
+/** The netlink header fields every row starts with. */
+export const HEADER = {
+  type: field(L.ROW_NLMSG_TYPE, 0, "u16"),
+  nlFlags: field(L.ROW_NLMSG_FLAGS, 0, "u16"),
+  seq: field(L.ROW_NLMSG_SEQ, 0, "u32"),
+} as const;
+
+export function rangeCheck(i: number, count: number, what: string): void {
+  if (!(i >= 0 && i < count) || !Number.isInteger(i)) throw new RangeError(`${what} row ${i} out of range (count ${count})`);
+}
+
+/** A NUL-terminated string of at most `max` bytes at `p`. */
+export function cstr(u8: Uint8Array, p: number, max: number): string {
+  let n = 0;
+  while (n < max && u8[p + n] !== 0) n++;
+  return utf8.decode(u8.subarray(p, p + n));
+}
+
+/** The instance, its memory views and the state block; the families build on it. */
+export class CodecBase {
+  private x: Exports | undefined;
+  private buf: ArrayBuffer | undefined;
+  /** @internal */ u8 = new Uint8Array(0);
+  /** @internal */ dv = new DataView(new ArrayBuffer(0));
+  /** @internal */ st = 0;
+  /** @internal */ routeBase = 0;
+  /** @internal */ nhBase = 0;
+  /** @internal */ linkBase = 0;
+  /** @internal */ addrBase = 0;
+
+  /** @internal The module's exports (instantiates it on first use). */
+  wasm(): Exports {
+    if (this.x) return this.x;
+    const mod = new WebAssembly.Module(readFileSync(wasmPath));
+    const x = new WebAssembly.Instance(mod, {}).exports as unknown as Exports;
+    const st = x.init();
+    if (st === 0) throw new Error("codec: could not allocate its memory regions");
+    this.x = x;
+    this.st = st;
+    this.sync();
+    return x;
+  }
+
+  /** Rebuilds the views when memory grew and re-reads the table bases. */
+  private sync(): void {
+    const b = this.x!.memory.buffer;
+    if (b !== this.buf || this.u8.byteLength === 0) {
+      this.buf = b;
+      this.u8 = new Uint8Array(b);
+      this.dv = new DataView(b);
+    }
+    const dv = this.dv;
+    const st = this.st;
+    this.routeBase = dv.getUint32(st + L.ST_ROUTE_BASE, true);
+    this.nhBase = dv.getUint32(st + L.ST_NH_BASE, true);
+    this.linkBase = dv.getUint32(st + L.ST_LINK_BASE, true);
+    this.addrBase = dv.getUint32(st + L.ST_ADDR_BASE, true);
+  }
+
+  /** @internal The current DataView (instantiates the module on first use). */
+  view(): DataView {
+    if (!this.x) this.wasm();
+    if (this.u8.byteLength === 0 || this.x!.memory.buffer !== this.buf) this.sync();
+    return this.dv;
+  }
+
+  /** @internal */
+  stateWord(off: number): number {
+    return this.view().getUint32(this.st + off, true);
+  }
+
+  /** The receive region (a fresh view; its length is the region's capacity). */
+  recvView(): Uint8Array {
+    const x = this.wasm();
+    return new Uint8Array(x.memory.buffer, this.stateWord(L.ST_RECV), L.RECV_SIZE);
+  }
+
+  /** The first `len` bytes of the request region (a fresh view). */
+  requestView(len: number): Uint8Array {
+    const x = this.wasm();
+    if (!Number.isInteger(len) || len < 0 || len > L.REQUEST_SIZE) throw new RangeError(`requestView: bad length ${len}`);
+    return new Uint8Array(x.memory.buffer, this.stateWord(L.ST_REQUEST), len);
+  }
+
+  /** Empties all tables; clears status, error, extack and dump-interrupted state. */
+  reset(): void {
+    this.wasm().reset();
+    this.sync();
+  }
+
+  /** Parses the first `len` bytes of the receive region, appending rows; returns STATUS_*. */
+  parse(len: number): number {
+    const x = this.wasm();
+    if (!Number.isInteger(len) || len < 0) throw new RangeError(`parse: bad length ${len}`);
+    const s = x.parse(len);
+    this.sync();
+    return s;
+  }
+
+  /** How many times a table moved to a larger region since instantiation. */
+  tableMoves(): number {
+    return this.stateWord(L.ST_GROWS);
+  }
+
+  /** The WebAssembly memory (tests and diagnostics). */
+  memory(): WebAssembly.Memory {
+    return this.wasm().memory;
+  }
+
+  // ---- for the family encoders: fill the scratch row, let the wasm emit it ----
+
+  /** @internal The zeroed scratch row, with the netlink header fields set. */
+  scratch(type: number, nlFlags: number, seq: number): number {
+    this.wasm();
+    const s = this.stateWord(L.ST_SCRATCH);
+    this.u8.fill(0, s, s + L.SCRATCH_ROW_SIZE);
+    writeField(this.dv, s, HEADER.type, type, "nlmsg_type");
+    writeField(this.dv, s, HEADER.nlFlags, nlFlags, "nlmsg_flags");
+    writeField(this.dv, s, HEADER.seq, seq, "nlmsg_seq");
+    return s;
+  }
+
+  /** @internal */
+  putAddr(at: number, a: Uint8Array, len: number, what: string): void {
+    if (!(a instanceof Uint8Array) || a.length !== len) {
+      throw new RangeError(`${what}: expected ${len} address bytes, got ${a?.length}`);
+    }
+    this.u8.set(a, at);
+  }
+
+  /** @internal */
+  putStr(at: number, s: string, what: string): void {
+    const b = utf8enc.encode(s);
+    if (b.length === 0 || b.length > 15 || b.includes(0)) throw new RangeError(`${what}: "${s}" must be 1..15 bytes without NUL`);
+    this.u8.set(b, at);
+  }
+
+  /** @internal The length an encoder returned; 0 means the message did not fit. */
+  done(n: number, what: string): number {
+    if (n === 0) throw new RangeError(`${what}: the message does not fit the request region`);
+    return n;
+  }
+
+  /** RTM_GETROUTE / RTM_GETLINK / RTM_GETADDR / RTM_GETNEIGH with NLM_F_REQUEST|NLM_F_DUMP. */
+  encodeDump(type: number, seq: number, family: number): number {
+    const n = this.wasm().encodeDump(uint(type, 16, "dump type"), uint(seq, 32, "nlmsg_seq"), uint(family, 8, "dump family"));
+    if (n === 0) throw new RangeError(`encodeDump: ${type} is not RTM_GETROUTE, RTM_GETLINK or RTM_GETADDR`);
+    return n;
+  }
+}
+
+type Table = "route" | "link" | "addr";
+
+const TABLES: Record<Table, { count: number; size: number; reencode: "reencodeRoute" | "reencodeLink" | "reencodeAddr" }> = {
+  route: { count: L.ST_ROUTE_COUNT, size: L.ROUTE_ROW, reencode: "reencodeRoute" },
+  link: { count: L.ST_LINK_COUNT, size: L.LINK_ROW, reencode: "reencodeLink" },
+  addr: { count: L.ST_ADDR_COUNT, size: L.ADDR_ROW, reencode: "reencodeAddr" },
+};
+
+/** The rows of one table (routes, links or addresses), read by index through their field table. */
+export class Rows<F extends Record<string, Field>> {
+  constructor(
+    protected readonly c: CodecBase,
+    private readonly tableName: Table,
+    private readonly fields: F,
+  ) {}
+
+  get count(): number {
+    return this.c.stateWord(TABLES[this.tableName].count);
+  }
+
+  /** @internal address of row i */
+  row(i: number): number {
+    rangeCheck(i, this.count, this.tableName);
+    const base = this.tableName === "route" ? this.c.routeBase : this.tableName === "link" ? this.c.linkBase : this.c.addrBase;
+    return base + i * TABLES[this.tableName].size;
+  }
+
+  /** Re-emits row `i` into the request region; returns the length. */
+  reencode(i: number): number {
+    this.row(i);
+    const name = TABLES[this.tableName].reencode;
+    return this.c.done(this.c.wasm()[name](i), name);
+  }
+
+  /** Field `name` of row `i` (0 when the attribute was absent). */
+  protected get(i: number, name: keyof F): number {
+    return readField(this.c.dv, this.row(i), this.fields[name]);
+  }
+
+  /** Whether row `i` had the attribute of field `name`. */
+  protected has(i: number, name: keyof F): boolean {
+    return (readField(this.c.dv, this.row(i), this.fields.present) & this.fields[name].bit) !== 0;
+  }
+
+  /** nlmsg_type (RTM_NEW* / RTM_DEL* / RTM_GET*). */
+  type(i: number): number { return readField(this.c.dv, this.row(i), HEADER.type); }
+  nlFlags(i: number): number { return readField(this.c.dv, this.row(i), HEADER.nlFlags); }
+  /** nlmsg_seq of the message the row came from (which request it answers). */
+  seq(i: number): number { return readField(this.c.dv, this.row(i), HEADER.seq); }
+  /** The presence bits (RT_HAS_* / LN_HAS_* / AD_HAS_*). */
+  present(i: number): number { return readField(this.c.dv, this.row(i), this.fields.present); }
+}

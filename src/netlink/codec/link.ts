@@ -1,0 +1,122 @@
+// Link messages (struct ifinfomsg + attributes, codec/link.ts): the request spec, its encoder and
+// the row reader. The fixed-width fields are described once in LINK.
+import * as L from "../../../codec/layout.ts";
+import { type CodecBase, cstr, field, Rows, writeField } from "./base";
+
+export interface LinkSpec {
+  family?: number;
+  index?: number;
+  flags?: number;
+  change?: number;
+  ifname?: string;
+  mtu?: number;
+  address?: Uint8Array;
+  /** IFLA_MASTER; 0 releases the device from its master. */
+  master?: number;
+  link?: number;
+  netnsFd?: number;
+  /** IFLA_INFO_KIND; IFLA_INFO_DATA is sent for macvlan/macvtap, ipvlan/ipvtap and vrf. */
+  kind?: string;
+  /** IFLA_MACVLAN_MODE (u32) or IFLA_IPVLAN_MODE (u16), by kind. */
+  mode?: number;
+  vrfTable?: number;
+  ipvlanFlags?: number;
+}
+
+const LINK = {
+  family: field(L.LN_FAMILY, 0, "u8"),
+  index: field(L.LN_INDEX, 0, "i32"),
+  flags: field(L.LN_FLAGS, 0, "u32"),
+  change: field(L.LN_CHANGE, 0, "u32"),
+  ifiType: field(L.LN_TYPE, 0, "u16"),
+  present: field(L.LN_PRESENT, 0, "u32"),
+  mtu: field(L.LN_MTU, L.LN_HAS_MTU, "u32"),
+  link: field(L.LN_LINK, L.LN_HAS_LINK, "u32"),
+  master: field(L.LN_MASTER, L.LN_HAS_MASTER, "u32"),
+  netnsFd: field(L.LN_NET_NS_FD, L.LN_HAS_NET_NS_FD, "i32"),
+  operstate: field(L.LN_OPERSTATE, 0, "u8"),
+  addressLen: field(L.LN_ADDRESS_LEN, L.LN_HAS_ADDRESS, "u8"),
+  linkNetnsId: field(L.LN_LINK_NETNSID, L.LN_HAS_LINK_NETNSID, "i32"),
+  mode: field(L.LN_MODE, L.LN_HAS_MODE, "u32"),
+  vrfTable: field(L.LN_VRF_TABLE, L.LN_HAS_VRF_TABLE, "u32"),
+  ipvlanFlags: field(L.LN_IPVLAN_FLAGS, L.LN_HAS_IPVLAN_FLAGS, "u16"),
+} as const;
+
+/** Attributes written when the spec has them, named as in LinkSpec (and in the error text). */
+const OPTIONAL = ["mtu", "link", "master"] as const;
+/** IFLA_INFO_DATA attributes: only with a kind. */
+const KIND_DATA = ["mode", "vrfTable", "ipvlanFlags"] as const;
+
+/** Encodes an RTM_*LINK request into the request region; returns its length. */
+export function encodeLink(c: CodecBase, type: number, nlFlags: number, seq: number, spec: LinkSpec): number {
+  const s = c.scratch(type, nlFlags, seq);
+  const dv = c.dv;
+  writeField(dv, s, LINK.family, spec.family, "link family");
+  writeField(dv, s, LINK.index, spec.index, "link index");
+  writeField(dv, s, LINK.flags, spec.flags, "link flags");
+  writeField(dv, s, LINK.change, spec.change, "link change");
+  let present = 0;
+  if (spec.ifname !== undefined) {
+    c.putStr(s + L.LN_IFNAME, spec.ifname, "link ifname");
+    present |= L.LN_HAS_IFNAME;
+  }
+  for (const name of OPTIONAL) {
+    if (spec[name] !== undefined) present |= writeField(dv, s, LINK[name], spec[name], `link ${name}`);
+  }
+  if (spec.address !== undefined) {
+    const a = spec.address;
+    if (!(a instanceof Uint8Array) || a.length === 0 || a.length > 32) throw new RangeError(`link address: 1..32 bytes expected`);
+    c.u8.set(a, s + L.LN_ADDRESS);
+    present |= writeField(dv, s, LINK.addressLen, a.length, "link address");
+  }
+  if (spec.netnsFd !== undefined) present |= writeField(dv, s, LINK.netnsFd, spec.netnsFd, "link netnsFd");
+  if (spec.kind !== undefined) {
+    c.putStr(s + L.LN_KIND, spec.kind, "link kind");
+    present |= L.LN_HAS_KIND;
+    for (const name of KIND_DATA) {
+      if (spec[name] !== undefined) present |= writeField(dv, s, LINK[name], spec[name], `link ${name}`);
+    }
+  } else if (KIND_DATA.some((name) => spec[name] !== undefined)) {
+    throw new RangeError("link mode/vrfTable/ipvlanFlags need a kind");
+  }
+  writeField(dv, s, LINK.present, present, "link present");
+  return c.done(c.wasm().encodeLink(), "encodeLink");
+}
+
+/** Link rows (struct ifinfomsg + attributes). */
+export class LinkRows extends Rows<typeof LINK> {
+  constructor(c: CodecBase) {
+    super(c, "link", LINK);
+  }
+
+  family(i: number): number { return this.get(i, "family"); }
+  index(i: number): number { return this.get(i, "index"); }
+  /** ifi_flags (IFF_*) */
+  flags(i: number): number { return this.get(i, "flags"); }
+  change(i: number): number { return this.get(i, "change"); }
+  /** ifi_type (ARPHRD_*) */
+  ifiType(i: number): number { return this.get(i, "ifiType"); }
+  mtu(i: number): number { return this.get(i, "mtu"); }
+  /** IFLA_MASTER, 0 if none. */
+  master(i: number): number { return this.get(i, "master"); }
+  /** IFLA_LINK (lower device / veth peer), 0 if absent. */
+  link(i: number): number { return this.get(i, "link"); }
+  /** IFLA_OPERSTATE (IF_OPER_*) */
+  operstate(i: number): number { return this.get(i, "operstate"); }
+  /** IFLA_ADDRESS, addr_len bytes (empty if absent). */
+  address(i: number): Uint8Array {
+    const r = this.row(i);
+    return this.c.u8.slice(r + L.LN_ADDRESS, r + L.LN_ADDRESS + this.get(i, "addressLen"));
+  }
+  ifname(i: number): string { return cstr(this.c.u8, this.row(i) + L.LN_IFNAME, 16); }
+  /** IFLA_INFO_KIND, "" if none. */
+  kind(i: number): string { return cstr(this.c.u8, this.row(i) + L.LN_KIND, 16); }
+  /** IFLA_MACVLAN_MODE / IFLA_IPVLAN_MODE */
+  mode(i: number): number { return this.get(i, "mode"); }
+  vrfTable(i: number): number { return this.get(i, "vrfTable"); }
+  ipvlanFlags(i: number): number { return this.get(i, "ipvlanFlags"); }
+  /** IFLA_LINK_NETNSID, -1 if absent. */
+  linkNetnsId(i: number): number {
+    return this.has(i, "linkNetnsId") ? this.get(i, "linkNetnsId") : -1;
+  }
+}

@@ -1,0 +1,286 @@
+// Route messages (struct rtmsg + attributes, codec/route.ts): the request spec, its encoder and
+// the row reader. The fixed-width fields are described once in ROUTE and NEXTHOP; an attribute
+// the codec keeps in the row (codec/layout.ts) is one line there plus its reader here.
+import * as L from "../../../codec/layout.ts";
+import {
+  AF_INET, AF_INET6, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE, RTN_ANYCAST, RTN_BROADCAST, RTN_LOCAL,
+  RTN_MULTICAST, RTN_NAT, RTN_UNICAST, RTPROT_BOOT,
+  RTPROT_UNSPEC, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_UNSPEC,
+} from "../constants";
+import { addrLen, type CodecBase, field, readField, Rows, uint, writeField } from "./base";
+
+/** Most nexthops one encodeRoute() takes (RTA_MULTIPATH is limited to 64 KiB anyway). */
+export const MAX_NEXTHOPS = L.SCRATCH_NH_CAP;
+
+export interface NexthopSpec {
+  ifindex: number;
+  /** 1..256, default 1 (rtnh_hops = weight - 1). */
+  weight?: number;
+  /** RTNH_F_* */
+  flags?: number;
+  /** 4 or 16 bytes. */
+  gateway?: Uint8Array;
+  /** Set: the gateway is sent as RTA_VIA of this family instead of RTA_GATEWAY. */
+  viaFamily?: number;
+}
+
+export interface RouteSpec {
+  family: number;
+  dstLen: number;
+  tos?: number;
+  /** Any table id; ids > 255 go in RTA_TABLE with rtm_table = RT_TABLE_UNSPEC. */
+  table: number;
+  /** Default RTPROT_BOOT for RTM_NEWROUTE, RTPROT_UNSPEC otherwise (as iproute2). */
+  protocol?: number;
+  /** Default as iproute2: UNIVERSE for IPv6; else HOST for local/nat, LINK for
+   * broadcast/multicast/anycast; for unicast NOWHERE in RTM_DELROUTE, LINK in RTM_NEWROUTE
+   * without gateway or nexthops; UNIVERSE otherwise. */
+  scope?: number;
+  /** Default RTN_UNICAST. */
+  type?: number;
+  /** rtm_flags */
+  flags?: number;
+  dst?: Uint8Array;
+  priority?: number;
+  oif?: number;
+  gateway?: Uint8Array;
+  viaFamily?: number;
+  pref?: number;
+  /** RTAX_MTU in RTA_METRICS (0 = unset). */
+  mtu?: number;
+  /** RTAX_ADVMSS in RTA_METRICS (0 = unset). */
+  advmss?: number;
+  prefsrc?: Uint8Array;
+  /** RTA_METRICS payload to send verbatim (as a dump gave it); replaces mtu/advmss. */
+  metricsRaw?: Uint8Array;
+  /** Sent as RTA_MULTIPATH. */
+  nexthops?: NexthopSpec[];
+}
+
+/** The route row's fixed-width fields: struct rtmsg, then the attributes kept as numbers. */
+const ROUTE = {
+  family: field(L.RT_FAMILY, 0, "u8"),
+  dstLen: field(L.RT_DST_LEN, 0, "u8"),
+  srcLen: field(L.RT_SRC_LEN, 0, "u8"),
+  tos: field(L.RT_TOS, 0, "u8"),
+  tableHdr: field(L.RT_TABLE_HDR, 0, "u8"),
+  protocol: field(L.RT_PROTOCOL, 0, "u8"),
+  scope: field(L.RT_SCOPE, 0, "u8"),
+  type: field(L.RT_TYPE, 0, "u8"),
+  flags: field(L.RT_FLAGS, 0, "u32"),
+  present: field(L.RT_PRESENT, 0, "u32"),
+  table: field(L.RT_TABLE, L.RT_HAS_TABLE, "u32"),
+  priority: field(L.RT_PRIORITY, L.RT_HAS_PRIORITY, "u32"),
+  oif: field(L.RT_OIF, L.RT_HAS_OIF, "u32"),
+  pref: field(L.RT_PREF, L.RT_HAS_PREF, "u8"),
+  viaFamily: field(L.RT_VIA_FAMILY, L.RT_HAS_VIA, "u8"),
+  mtu: field(L.RT_MTU, L.RT_HAS_METRICS, "u32"),
+  advmss: field(L.RT_ADVMSS, L.RT_HAS_METRICS, "u32"),
+  metricsLen: field(L.RT_METRICS_LEN, L.RT_HAS_METRICS, "u16"),
+  nhStart: field(L.RT_NH_START, L.RT_HAS_MULTIPATH, "u32"),
+  nhCount: field(L.RT_NH_COUNT, L.RT_HAS_MULTIPATH, "u32"),
+} as const;
+
+/** A nexthop row of RTA_MULTIPATH (struct rtnexthop + its gateway). */
+const NEXTHOP = {
+  flags: field(L.NH_FLAGS, 0, "u8"),
+  hops: field(L.NH_HOPS, 0, "u8"),
+  ifindex: field(L.NH_IFINDEX, 0, "i32"),
+  gwFamily: field(L.NH_GW_FAMILY, 0, "u8"),
+  isVia: field(L.NH_IS_VIA, 0, "u8"),
+} as const;
+
+/** Attributes written when the spec has them, named as in RouteSpec (and in the error text). */
+const OPTIONAL = ["priority", "oif", "pref"] as const;
+
+function viaFamilyOf(v: number | undefined, what: string): number {
+  const vf = uint(v, 8, `${what} viaFamily`);
+  if (vf !== AF_INET && vf !== AF_INET6) throw new RangeError(`${what} viaFamily: ${vf} is not AF_INET or AF_INET6`);
+  return vf;
+}
+
+/** iproute2's default scope (iproute_modify). */
+function defaultScope(type: number, family: number, rtype: number, spec: RouteSpec): number {
+  // Universe for IPv6, for RTM_GETROUTE and otherwise unless the type or a missing gateway says
+  // host, link or nowhere.
+  if (family === AF_INET6 || type === RTM_GETROUTE) return RT_SCOPE_UNIVERSE;
+  if (rtype === RTN_LOCAL || rtype === RTN_NAT) return RT_SCOPE_HOST;
+  if (rtype === RTN_BROADCAST || rtype === RTN_MULTICAST || rtype === RTN_ANYCAST) return RT_SCOPE_LINK;
+  if (rtype === RTN_UNICAST || rtype === 0) {
+    if (type === RTM_DELROUTE) return RT_SCOPE_NOWHERE;
+    if (!spec.gateway && !spec.nexthops) return RT_SCOPE_LINK;
+  }
+  return RT_SCOPE_UNIVERSE;
+}
+
+function encodeNexthops(c: CodecBase, family: number, nhs: NexthopSpec[]): void {
+  if (nhs.length === 0 || nhs.length > L.SCRATCH_NH_CAP) throw new RangeError(`route nexthops: 1..${L.SCRATCH_NH_CAP} expected, got ${nhs.length}`);
+  const dv = c.dv;
+  const base = c.stateWord(L.ST_SCRATCH_NH);
+  c.u8.fill(0, base, base + nhs.length * L.NEXTHOP_ROW);
+  nhs.forEach((nh, k) => {
+    const p = base + k * L.NEXTHOP_ROW;
+    const w = nh.weight ?? 1;
+    if (!Number.isInteger(w) || w < 1 || w > 256) throw new RangeError(`nexthop ${k}: weight ${w} is not 1..256`);
+    writeField(dv, p, NEXTHOP.flags, nh.flags, `nexthop ${k} flags`);
+    writeField(dv, p, NEXTHOP.hops, w - 1, `nexthop ${k} hops`);
+    writeField(dv, p, NEXTHOP.ifindex, nh.ifindex, `nexthop ${k} ifindex`);
+    if (nh.gateway === undefined) return;
+    if (nh.viaFamily !== undefined) {
+      const vf = viaFamilyOf(nh.viaFamily, `nexthop ${k}`);
+      c.putAddr(p + L.NH_GATEWAY, nh.gateway, addrLen(vf), `nexthop ${k} gateway (via)`);
+      writeField(dv, p, NEXTHOP.gwFamily, vf, `nexthop ${k} viaFamily`);
+      writeField(dv, p, NEXTHOP.isVia, 1, `nexthop ${k} via`);
+    } else {
+      c.putAddr(p + L.NH_GATEWAY, nh.gateway, addrLen(family), `nexthop ${k} gateway`);
+      writeField(dv, p, NEXTHOP.gwFamily, family, `nexthop ${k} family`);
+    }
+  });
+}
+
+/** Encodes an RTM_*ROUTE request into the request region; returns its length. */
+export function encodeRoute(c: CodecBase, type: number, nlFlags: number, seq: number, spec: RouteSpec): number {
+  const s = c.scratch(type, nlFlags, seq);
+  const dv = c.dv;
+  const family = uint(spec.family, 8, "route family");
+  const alen = addrLen(family);
+  const rtype = spec.type ?? RTN_UNICAST;
+  const table = uint(spec.table, 32, "route table");
+  writeField(dv, s, ROUTE.family, family, "route family");
+  writeField(dv, s, ROUTE.dstLen, spec.dstLen, "route dstLen");
+  writeField(dv, s, ROUTE.tos, spec.tos, "route tos");
+  writeField(dv, s, ROUTE.tableHdr, table > 255 ? RT_TABLE_UNSPEC : table, "route table");
+  writeField(dv, s, ROUTE.protocol, spec.protocol ?? (type === RTM_NEWROUTE ? RTPROT_BOOT : RTPROT_UNSPEC), "route protocol");
+  writeField(dv, s, ROUTE.scope, spec.scope ?? defaultScope(type, family, rtype, spec), "route scope");
+  writeField(dv, s, ROUTE.type, rtype, "route type");
+  writeField(dv, s, ROUTE.flags, spec.flags, "route flags");
+  let present = 0;
+  if (table > 255) present |= writeField(dv, s, ROUTE.table, table, "route table");
+  if (spec.dst !== undefined) {
+    c.putAddr(s + L.RT_DST, spec.dst, alen, "route dst");
+    present |= L.RT_HAS_DST;
+  }
+  for (const name of OPTIONAL) {
+    if (spec[name] !== undefined) present |= writeField(dv, s, ROUTE[name], spec[name], `route ${name}`);
+  }
+  if (spec.gateway !== undefined) {
+    if (spec.viaFamily !== undefined) {
+      const vf = viaFamilyOf(spec.viaFamily, "route");
+      c.putAddr(s + L.RT_GATEWAY, spec.gateway, addrLen(vf), "route gateway (via)");
+      present |= writeField(dv, s, ROUTE.viaFamily, vf, "route viaFamily");
+    } else {
+      c.putAddr(s + L.RT_GATEWAY, spec.gateway, alen, "route gateway");
+      present |= L.RT_HAS_GATEWAY;
+    }
+  }
+  if (spec.mtu || spec.advmss) {
+    present |= writeField(dv, s, ROUTE.mtu, spec.mtu, "route mtu");
+    present |= writeField(dv, s, ROUTE.advmss, spec.advmss, "route advmss");
+  }
+  if (spec.metricsRaw?.length) {
+    if (spec.metricsRaw.length > L.RT_METRICS_CAP) throw new RangeError(`route metricsRaw: ${spec.metricsRaw.length} bytes, at most ${L.RT_METRICS_CAP}`);
+    c.u8.set(spec.metricsRaw, s + L.RT_METRICS_RAW);
+    present |= writeField(dv, s, ROUTE.metricsLen, spec.metricsRaw.length, "route metricsRaw");
+  }
+  if (spec.prefsrc !== undefined) {
+    c.putAddr(s + L.RT_PREFSRC, spec.prefsrc, alen, "route prefsrc");
+    present |= L.RT_HAS_PREFSRC;
+  }
+  if (spec.nexthops !== undefined) {
+    encodeNexthops(c, family, spec.nexthops);
+    writeField(dv, s, ROUTE.nhStart, 0, "route nexthops");
+    present |= writeField(dv, s, ROUTE.nhCount, spec.nexthops.length, "route nexthops");
+  }
+  writeField(dv, s, ROUTE.present, present, "route present");
+  return c.done(c.wasm().encodeRoute(), "encodeRoute");
+}
+
+/** Route rows (struct rtmsg + attributes); nexthops of RTA_MULTIPATH by (row, k). */
+export class RouteRows extends Rows<typeof ROUTE> {
+  constructor(c: CodecBase) {
+    super(c, "route", ROUTE);
+  }
+
+  private nh(i: number, k: number): number {
+    const n = this.get(i, "nhCount");
+    if (!(k >= 0 && k < n) || !Number.isInteger(k)) throw new RangeError(`route ${i}: nexthop ${k} out of range (count ${n})`);
+    return this.c.nhBase + (this.get(i, "nhStart") + k) * L.NEXTHOP_ROW;
+  }
+
+  private addr(p: number, family: number): Uint8Array {
+    return this.c.u8.slice(p, p + addrLen(family));
+  }
+
+  family(i: number): number { return this.get(i, "family"); }
+  dstLen(i: number): number { return this.get(i, "dstLen"); }
+  srcLen(i: number): number { return this.get(i, "srcLen"); }
+  tos(i: number): number { return this.get(i, "tos"); }
+  /** RTA_TABLE if present, else rtm_table. */
+  table(i: number): number { return this.has(i, "table") ? this.get(i, "table") : this.get(i, "tableHdr"); }
+  protocol(i: number): number { return this.get(i, "protocol"); }
+  scope(i: number): number { return this.get(i, "scope"); }
+  /** rtm_type (RTN_*). */
+  routeType(i: number): number { return this.get(i, "type"); }
+  /** rtm_flags */
+  flags(i: number): number { return this.get(i, "flags"); }
+  /** RTA_PRIORITY, 0 if absent. */
+  priority(i: number): number { return this.get(i, "priority"); }
+  /** RTA_OIF, 0 if absent (multipath routes have none: see nhIfindex). */
+  oif(i: number): number { return this.get(i, "oif"); }
+  /** RTA_DST; zero bytes (4 or 16) if absent. */
+  dst(i: number): Uint8Array { return this.addr(this.row(i) + L.RT_DST, this.family(i)); }
+  /** RTA_GATEWAY, or the address of RTA_VIA (see viaFamily). */
+  gateway(i: number): Uint8Array | undefined {
+    const p = this.present(i);
+    if (p & L.RT_HAS_VIA) return this.addr(this.row(i) + L.RT_GATEWAY, this.viaFamily(i));
+    if (p & L.RT_HAS_GATEWAY) return this.addr(this.row(i) + L.RT_GATEWAY, this.family(i));
+    return undefined;
+  }
+  /** Family of RTA_VIA, 0 when the gateway came as RTA_GATEWAY or there is none. */
+  viaFamily(i: number): number { return this.get(i, "viaFamily"); }
+  pref(i: number): number { return this.get(i, "pref"); }
+  /** RTAX_MTU, 0 if unset. */
+  mtu(i: number): number { return this.get(i, "mtu"); }
+  /** RTAX_ADVMSS, 0 if unset. */
+  advmss(i: number): number { return this.get(i, "advmss"); }
+  /** The RTA_METRICS payload as received, if it was kept (see RT_METRICS_CAP). */
+  metricsRaw(i: number): Uint8Array | undefined {
+    const n = this.get(i, "metricsLen");
+    const r = this.row(i);
+    return n ? this.c.u8.slice(r + L.RT_METRICS_RAW, r + L.RT_METRICS_RAW + n) : undefined;
+  }
+  /** The message had attributes the row cannot hold: re-emitting it would lose them. */
+  foreign(i: number): boolean { return (this.present(i) & L.RT_HAS_FOREIGN) !== 0; }
+  prefsrc(i: number): Uint8Array | undefined {
+    if (!(this.present(i) & L.RT_HAS_PREFSRC)) return undefined;
+    return this.addr(this.row(i) + L.RT_PREFSRC, this.family(i));
+  }
+  /** Number of RTA_MULTIPATH nexthops (0 for a single-path route). */
+  nexthopCount(i: number): number { return this.get(i, "nhCount"); }
+  nhIfindex(i: number, k: number): number { return readField(this.c.dv, this.nh(i, k), NEXTHOP.ifindex); }
+  /** rtnh_hops + 1 */
+  nhWeight(i: number, k: number): number { return readField(this.c.dv, this.nh(i, k), NEXTHOP.hops) + 1; }
+  /** RTNH_F_* */
+  nhFlags(i: number, k: number): number { return readField(this.c.dv, this.nh(i, k), NEXTHOP.flags); }
+  nhGateway(i: number, k: number): Uint8Array | undefined {
+    const p = this.nh(i, k);
+    const f = readField(this.c.dv, p, NEXTHOP.gwFamily);
+    return f ? this.addr(p + L.NH_GATEWAY, f) : undefined;
+  }
+  /** True when the route sends through `ifindex`: its RTA_OIF or any RTA_MULTIPATH nexthop. */
+  usesIfindex(i: number, ifindex: number): boolean {
+    // One row lookup, then the nexthops by address: vrf scans every row of a dump with this.
+    const r = this.row(i);
+    const dv = this.c.dv;
+    const n = readField(dv, r, ROUTE.nhCount);
+    if (n === 0) return readField(dv, r, ROUTE.oif) === ifindex;
+    let p = this.c.nhBase + readField(dv, r, ROUTE.nhStart) * L.NEXTHOP_ROW;
+    for (let k = 0; k < n; k++, p += L.NEXTHOP_ROW) if (readField(dv, p, NEXTHOP.ifindex) === ifindex) return true;
+    return false;
+  }
+  /** Family of the nexthop's RTA_VIA, 0 when its gateway came as RTA_GATEWAY or there is none. */
+  nhViaFamily(i: number, k: number): number {
+    const p = this.nh(i, k);
+    return readField(this.c.dv, p, NEXTHOP.isVia) ? readField(this.c.dv, p, NEXTHOP.gwFamily) : 0;
+  }
+}
