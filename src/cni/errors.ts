@@ -42,7 +42,7 @@ export function asCniError(err: unknown): CniError {
 }
 
 /** Prefixes the message of `err` with the step that failed, keeping its code and details. */
-export function wrapError(step: string, err: unknown): CniError {
+function wrapError(step: string, err: unknown): CniError {
   const e = asCniError(err);
   return new CniError(e.code, `${step}: ${e.message}`, e.details);
 }
