@@ -27,8 +27,12 @@ export interface CIDR {
   readonly prefix: number;
 }
 
-let lib: typeof IPAddressModule | undefined;
-const ipAddress = (): typeof IPAddressModule => (lib ??= require("ip-address") as typeof IPAddressModule);
+// The IPv4 and IPv6 halves load separately, so an IPv4-only config never evaluates the larger
+// IPv6 module.
+let v4: typeof IPAddressModule.Address4 | undefined;
+let v6: typeof IPAddressModule.Address6 | undefined;
+const Address4 = (): typeof IPAddressModule.Address4 => (v4 ??= require("ip-address/dist/ipv4").Address4);
+const Address6 = (): typeof IPAddressModule.Address6 => (v6 ??= require("ip-address/dist/ipv6").Address6);
 
 function isV4Mapped(b: Uint8Array): boolean {
   if (b.length !== 16) return false;
@@ -40,13 +44,17 @@ function isV4Mapped(b: Uint8Array): boolean {
 export function parseIP(s: string): IPAddr | null {
   // ip-address also reads "addr/len" and "addr%zone" as an address; Go's ParseIP does not.
   if (s.includes("/") || s.includes("%")) return null;
-  const { Address4, Address6 } = ipAddress();
-  if (s.includes(":")) {
-    if (!Address6.isValid(s)) return null;
-    const b = Uint8Array.from(new Address6(s).toUnsignedByteArray());
-    return isV4Mapped(b) ? { family: 4, bytes: b.slice(12) } : { family: 6, bytes: b };
+  // One parse each (isValid would construct the address a second time): the constructors throw
+  // on what they do not accept.
+  try {
+    if (s.includes(":")) {
+      const b = Uint8Array.from(new (Address6())(s).toUnsignedByteArray());
+      return isV4Mapped(b) ? { family: 4, bytes: b.slice(12) } : { family: 6, bytes: b };
+    }
+    return { family: 4, bytes: Uint8Array.from(new (Address4())(s).toArray()) };
+  } catch {
+    return null;
   }
-  return Address4.isValid(s) ? { family: 4, bytes: Uint8Array.from(new Address4(s).toArray()) } : null;
 }
 
 /** Parses "ip/prefix" as Go's net.ParseCIDR does, keeping the host bits of the address. */
@@ -74,7 +82,7 @@ export function formatIP(ip: IPAddr): string {
   if (isV4Mapped(b)) return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
   // correctForm: lowercase, no leading zeros, the first longest run of two or more zero groups
   // as "::" (what Go prints).
-  return ipAddress().Address6.fromUnsignedByteArray([...b]).correctForm();
+  return Address6().fromUnsignedByteArray([...b]).correctForm();
 }
 
 /** "ip/prefix" with the host bits kept, as Go prints a net.IPNet built by ParseCIDR. */
