@@ -173,3 +173,17 @@ describe("byte forms for netlink", () => {
     expect(formatIP(a)).toBe("10.0.0.1");
   });
 });
+
+describe("printing and parsing agree", () => {
+  test("formatIP then parseIP gives the same bytes (5,000 random IPv6 addresses, many zero groups)", () => {
+    let seed = 42;
+    const next = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) >> 8) & 0xff;
+    for (let i = 0; i < 5000; i++) {
+      const b = new Uint8Array(16).map(() => (next() < 128 ? 0 : next()));
+      const text = formatIP({ family: 6, bytes: b });
+      const back = parseIP(text);
+      const v4mapped = b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+      expect(back && [...back.bytes]).toEqual(v4mapped ? [...b.slice(12)] : [...b]);
+    }
+  });
+});
