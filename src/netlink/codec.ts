@@ -1,10 +1,11 @@
 // The rtnetlink codec: an AssemblyScript WebAssembly module (codec/) that encodes requests into
 // its request region and parses received datagrams into row tables in its linear memory. This
 // file puts the families together; like codec/ they are one file each under ./codec/: the shared
-// base (instance, memory views, field descriptions), route, link, addr and error (the status of
-// the last parse).
+// base (instance, memory views, field descriptions), route, link, addr, neigh and error (the
+// status of the last parse).
 //
-// Rows are read through RouteRows / LinkRows / AddrRows by index; no object is built per row.
+// Rows are read through RouteRows / LinkRows / AddrRows / NeighRows by index; no object is built
+// per row.
 //
 // One codec per process (`codec` below), shared by every socket: nexthop is single-threaded and
 // synchronous, a request or dump is parsed and its rows read before the next one is sent, and a
@@ -13,13 +14,16 @@ import * as L from "../../codec/layout.ts";
 import { encodeAddr, AddrRows, type AddrSpec } from "./codec/addr";
 import { CodecStatus } from "./codec/error";
 import { encodeLink, LinkRows, type LinkSpec } from "./codec/link";
+import { encodeNeigh, NeighRows, type NeighSpec } from "./codec/neigh";
 import { encodeRoute, RouteRows, type RouteSpec } from "./codec/route";
 
 export type { AddrSpec } from "./codec/addr";
 export type { LinkSpec } from "./codec/link";
+export type { NeighSpec } from "./codec/neigh";
 export { MAX_NEXTHOPS, type NexthopSpec, type RouteSpec } from "./codec/route";
 export type { AddrRows } from "./codec/addr";
 export type { LinkRows } from "./codec/link";
+export type { NeighRows } from "./codec/neigh";
 export type { RouteRows } from "./codec/route";
 
 // ---- codec-specific constants (kernel message constants live in ./constants.ts) ----
@@ -36,6 +40,7 @@ export class Codec extends CodecStatus {
   readonly routes = new RouteRows(this);
   readonly links = new LinkRows(this);
   readonly addrs = new AddrRows(this);
+  readonly neighs = new NeighRows(this);
 
   /** Encodes an RTM_*ROUTE request; returns its length in the request region. */
   encodeRoute(type: number, nlFlags: number, seq: number, spec: RouteSpec): number {
@@ -52,6 +57,11 @@ export class Codec extends CodecStatus {
     return encodeAddr(this, type, nlFlags, seq, spec);
   }
 
+  /** Encodes an RTM_*NEIGH request; returns its length in the request region. */
+  encodeNeigh(type: number, nlFlags: number, seq: number, spec: NeighSpec): number {
+    return encodeNeigh(this, type, nlFlags, seq, spec);
+  }
+
   /** Re-emits parsed route row `i` into the request region; returns the length. */
   reencodeRoute(i: number): number {
     return this.routes.reencode(i);
@@ -63,6 +73,10 @@ export class Codec extends CodecStatus {
 
   reencodeAddr(i: number): number {
     return this.addrs.reencode(i);
+  }
+
+  reencodeNeigh(i: number): number {
+    return this.neighs.reencode(i);
   }
 }
 

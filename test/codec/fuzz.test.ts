@@ -126,10 +126,10 @@ function snapshot(c: C): string {
   const parts = [c.status(), c.errorCode(), c.errorSeq(), c.extAckMessage(), c.extAckOffset(), c.dumpInterrupted(), c.routes.count, c.links.count, c.addrs.count].join("|");
   const nhCount = c.stateWord(L.ST_NH_COUNT);
   const tables = [
-    [c.routeBase, c.routes.count * L.ROUTE_ROW],
+    [c.bases.route, c.routes.count * L.ROUTE_ROW],
     [c.nhBase, nhCount * L.NEXTHOP_ROW],
-    [c.linkBase, c.links.count * L.LINK_ROW],
-    [c.addrBase, c.addrs.count * L.ADDR_ROW],
+    [c.bases.link, c.links.count * L.LINK_ROW],
+    [c.bases.addr, c.addrs.count * L.ADDR_ROW],
   ];
   return parts + "|" + tables.map(([p, n]) => Buffer.from(mem.subarray(p, p + n)).toString("base64")).join("|");
 }
@@ -168,7 +168,7 @@ describe("fuzzing parse()", () => {
       const nhCount = c.stateWord(L.ST_NH_COUNT);
       const dv = new DataView(c.memory().buffer);
       for (let i = 0; i < c.routes.count; i++) {
-        const p = c.routeBase + i * L.ROUTE_ROW;
+        const p = c.bases.route + i * L.ROUTE_ROW;
         const start = dv.getUint32(p + L.RT_NH_START, true);
         const n = dv.getUint32(p + L.RT_NH_COUNT, true);
         if (start + n > nhCount) throw new Error(`iteration ${it}: route ${i} nexthops ${start}+${n} > ${nhCount}`);
@@ -178,9 +178,9 @@ describe("fuzzing parse()", () => {
       // symmetry on a sample: emit each row, parse it again, compare the rows
       if (it % 16 === 0) {
         for (const [rowsOf, reencode, base, size] of [
-          [c.routes, (i: number) => c.reencodeRoute(i), () => c.routeBase, L.ROUTE_ROW],
-          [c.links, (i: number) => c.reencodeLink(i), () => c.linkBase, L.LINK_ROW],
-          [c.addrs, (i: number) => c.reencodeAddr(i), () => c.addrBase, L.ADDR_ROW],
+          [c.routes, (i: number) => c.reencodeRoute(i), () => c.bases.route, L.ROUTE_ROW],
+          [c.links, (i: number) => c.reencodeLink(i), () => c.bases.link, L.LINK_ROW],
+          [c.addrs, (i: number) => c.reencodeAddr(i), () => c.bases.addr, L.ADDR_ROW],
         ] as const) {
           for (let i = 0; i < rowsOf.count; i++) {
             let n: number;
@@ -194,7 +194,7 @@ describe("fuzzing parse()", () => {
             again.recvView().set(c.requestView(n));
             if (again.parse(n) !== STATUS_MORE) throw new Error(`iteration ${it}: re-emitted row ${i} does not parse`);
             const b1 = rowBytes(c, base(), size, i);
-            const b2 = rowBytes(again, size === L.ROUTE_ROW ? again.routeBase : size === L.LINK_ROW ? again.linkBase : again.addrBase, size, 0);
+            const b2 = rowBytes(again, size === L.ROUTE_ROW ? again.bases.route : size === L.LINK_ROW ? again.bases.link : again.bases.addr, size, 0);
             if (size === L.ROUTE_ROW) {
               // nexthop rows compared by value; the start index differs
               const n1 = c.routes.nexthopCount(i);
@@ -257,10 +257,10 @@ describe("fuzzing parse()", () => {
       const mem = new Uint8Array(c.memory().buffer);
       const same = (base: number, bytes: string) => Buffer.from(mem.subarray(base, base + Buffer.from(bytes, "base64").length)).toString("base64") === bytes;
       const off = 9; // fields before the tables in snapshot()
-      expect(same(c.routeBase, keep[off])).toBe(true);
+      expect(same(c.bases.route, keep[off])).toBe(true);
       expect(same(c.nhBase, keep[off + 1])).toBe(true);
-      expect(same(c.linkBase, keep[off + 2])).toBe(true);
-      expect(same(c.addrBase, keep[off + 3])).toBe(true);
+      expect(same(c.bases.link, keep[off + 2])).toBe(true);
+      expect(same(c.bases.addr, keep[off + 3])).toBe(true);
       expect(c.routes.count >= counts[0] && c.links.count >= counts[1] && c.addrs.count >= counts[2]).toBe(true);
       expect(c.stateWord(L.ST_NH_COUNT) >= nh).toBe(true);
     }

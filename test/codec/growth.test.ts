@@ -64,7 +64,7 @@ describe("table growth", () => {
     const firstBuffer = mem.buffer;
     const staleView = new Uint8Array(mem.buffer);
     const movesAfterFirst = c.tableMoves();
-    const oldBase = c.routeBase;
+    const oldBase = c.bases.route;
     const early = [0, 1, 2, before - 1].map((i) => ({
       dst: hex(c.routes.dst(i)), n: c.routes.nexthopCount(i), gw: c.routes.gateway(i) && hex(c.routes.gateway(i)!),
       nh: c.routes.nexthopCount(i) ? [c.routes.nhIfindex(i, 1), c.routes.nhWeight(i, 1), hex(c.routes.nhGateway(i, 1)!)] : [],
@@ -84,7 +84,7 @@ describe("table growth", () => {
     expect(mem.buffer).not.toBe(firstBuffer);
     expect(staleView.byteLength).toBe(0);
     expect(c.tableMoves()).toBeGreaterThan(movesAfterFirst);
-    expect(c.routeBase).not.toBe(oldBase);
+    expect(c.bases.route).not.toBe(oldBase);
 
     // every row
     const r = c.routes;

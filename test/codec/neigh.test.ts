@@ -22,7 +22,7 @@ describe("neighbour dumps from the kernel", () => {
       const b = block(vectors, name);
       const original = messages(b.bytes).filter((m) => msgType(m) === N.RTM_NEWNEIGH);
       expect(parse(b.bytes)).toBe(STATUS_DONE);
-      const rows = N.neighRows;
+      const rows = codec.neighs;
       expect(rows.count).toBe(original.length);
       for (let i = 0; i < rows.count; i++) {
         const n = rows.reencode(i);
@@ -33,7 +33,7 @@ describe("neighbour dumps from the kernel", () => {
 
   test("a managed entry: state NONE/INCOMPLETE, NTF_EXT_LEARNED, NTF_EXT_MANAGED in NDA_FLAGS_EXT, no lladdr", () => {
     parse(block(vectors, "neigh4.1").bytes);
-    const r = N.neighRows;
+    const r = codec.neighs;
     const i = [...Array(r.count).keys()].find((k) => hex(r.dst(k)!) === hex(ip("10.9.0.2")))!;
     expect([r.family(i), r.ifindex(i), r.state(i), r.flags(i), r.flagsExt(i)]).toEqual([2, 10, N.NUD_INCOMPLETE, N.NTF_EXT_LEARNED, N.NTF_EXT_MANAGED]);
     expect(r.lladdr(i)).toBeUndefined();
@@ -42,7 +42,7 @@ describe("neighbour dumps from the kernel", () => {
 
   test("a static and a stale entry: lladdr, NUD_PERMANENT, NDA_PROTOCOL", () => {
     parse(block(vectors, "neigh4.1").bytes);
-    const r = N.neighRows;
+    const r = codec.neighs;
     const at = (s: string) => [...Array(r.count).keys()].find((k) => hex(r.dst(k)!) === hex(ip(s)))!;
     const p = at("10.9.0.3");
     expect([r.state(p), r.flagsExt(p), hex(r.lladdr(p)!)]).toEqual([N.NUD_PERMANENT, 0, "020000000003"]);
@@ -52,7 +52,7 @@ describe("neighbour dumps from the kernel", () => {
 
   test("an IPv6 managed entry", () => {
     parse(block(vectors, "neigh6.1").bytes);
-    const r = N.neighRows;
+    const r = codec.neighs;
     const i = [...Array(r.count).keys()].find((k) => hex(r.dst(k)!) === hex(ip("2001:db8:9::2")))!;
     expect([r.family(i), r.state(i), r.flags(i), r.flagsExt(i)]).toEqual([10, N.NUD_INCOMPLETE, N.NTF_EXT_LEARNED, N.NTF_EXT_MANAGED]);
   });
@@ -70,7 +70,7 @@ describe("neighbour dumps from the kernel", () => {
 
 describe("requests, against iproute2", () => {
   const seqOf = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset).getUint32(8, true);
-  const cases: [string, number, number, Parameters<typeof N.encodeNeigh>[3]][] = [
+  const cases: [string, number, number, Parameters<typeof codec.encodeNeigh>[3]][] = [
     ["add4-managed", N.RTM_NEWNEIGH, 0x605, { family: 2, ifindex: 10, state: 0, flags: N.NTF_EXT_LEARNED, dst: ip("10.9.0.4"), flagsExt: N.NTF_EXT_MANAGED }],
     ["add6-managed", N.RTM_NEWNEIGH, 0x605, { family: 10, ifindex: 10, state: 0, flags: N.NTF_EXT_LEARNED, dst: ip("2001:db8:9::4"), flagsExt: N.NTF_EXT_MANAGED }],
     ["del4", N.RTM_DELNEIGH, 0x5, { family: 2, ifindex: 10, state: N.NUD_PERMANENT, dst: ip("10.9.0.4") }],
@@ -79,7 +79,7 @@ describe("requests, against iproute2", () => {
   for (const [name, type, flags, spec] of cases) {
     test(`${name}: identical bytes`, () => {
       const want = zeroPadding(messages(block(vectors, `req.${name}`).bytes)[0]);
-      const n = N.encodeNeigh(type, flags, seqOf(want), spec);
+      const n = codec.encodeNeigh(type, flags, seqOf(want), spec);
       expect(hex(codec.requestView(n))).toBe(hex(want));
     });
   }

@@ -60,8 +60,7 @@ export function encodeAddr(c: CodecBase, type: number, nlFlags: number, seq: num
     present |= L.AD_HAS_LABEL;
   }
   if (spec.flags !== undefined) present |= writeField(dv, s, ADDR.flags, spec.flags, "addr flags");
-  writeField(dv, s, ADDR.present, present, "addr present");
-  return c.done(c.wasm().encodeAddr(), "encodeAddr");
+  return c.emit(s, ADDR.present, present, "encodeAddr");
 }
 
 /** Address rows (struct ifaddrmsg + attributes). */

@@ -115,6 +115,15 @@ export function cstr(u8: Uint8Array, p: number, max: number): string {
   return utf8.decode(u8.subarray(p, p + n));
 }
 
+type Table = "route" | "link" | "addr" | "neigh";
+
+const TABLES: Record<Table, { count: number; base: number; size: number; reencode: "reencodeRoute" | "reencodeLink" | "reencodeAddr" | "reencodeNeigh" }> = {
+  route: { count: L.ST_ROUTE_COUNT, base: L.ST_ROUTE_BASE, size: L.ROUTE_ROW, reencode: "reencodeRoute" },
+  link: { count: L.ST_LINK_COUNT, base: L.ST_LINK_BASE, size: L.LINK_ROW, reencode: "reencodeLink" },
+  addr: { count: L.ST_ADDR_COUNT, base: L.ST_ADDR_BASE, size: L.ADDR_ROW, reencode: "reencodeAddr" },
+  neigh: { count: L.ST_NEIGH_COUNT, base: L.ST_NEIGH_BASE, size: L.NEIGH_ROW, reencode: "reencodeNeigh" },
+};
+
 /** The instance, its memory views and the state block; the families build on it. */
 export class CodecBase {
   private x: Exports | undefined;
@@ -122,10 +131,9 @@ export class CodecBase {
   /** @internal */ u8 = new Uint8Array(0);
   /** @internal */ dv = new DataView(new ArrayBuffer(0));
   /** @internal */ st = 0;
-  /** @internal */ routeBase = 0;
+  /** @internal Where each table's rows start (re-read after every parse: tables move). */
+  bases: Record<Table, number> = { route: 0, link: 0, addr: 0, neigh: 0 };
   /** @internal */ nhBase = 0;
-  /** @internal */ linkBase = 0;
-  /** @internal */ addrBase = 0;
 
   /** @internal The module's exports (instantiates it on first use). */
   wasm(): Exports {
@@ -150,10 +158,8 @@ export class CodecBase {
     }
     const dv = this.dv;
     const st = this.st;
-    this.routeBase = dv.getUint32(st + L.ST_ROUTE_BASE, true);
+    for (const t of Object.keys(this.bases) as Table[]) this.bases[t] = dv.getUint32(st + TABLES[t].base, true);
     this.nhBase = dv.getUint32(st + L.ST_NH_BASE, true);
-    this.linkBase = dv.getUint32(st + L.ST_LINK_BASE, true);
-    this.addrBase = dv.getUint32(st + L.ST_ADDR_BASE, true);
   }
 
   /** @internal The current DataView (instantiates the module on first use). */
@@ -234,6 +240,12 @@ export class CodecBase {
     this.u8.set(b, at);
   }
 
+  /** @internal Stores the presence bits of the scratch row at `s` and lets the wasm emit it. */
+  emit(s: number, present: Field, bits: number, encoder: "encodeRoute" | "encodeLink" | "encodeAddr" | "encodeNeigh"): number {
+    writeField(this.dv, s, present, bits, "present");
+    return this.done(this.wasm()[encoder](), encoder);
+  }
+
   /** @internal The length an encoder returned; 0 means the message did not fit. */
   done(n: number, what: string): number {
     if (n === 0) throw new RangeError(`${what}: the message does not fit the request region`);
@@ -248,15 +260,7 @@ export class CodecBase {
   }
 }
 
-type Table = "route" | "link" | "addr";
-
-const TABLES: Record<Table, { count: number; size: number; reencode: "reencodeRoute" | "reencodeLink" | "reencodeAddr" }> = {
-  route: { count: L.ST_ROUTE_COUNT, size: L.ROUTE_ROW, reencode: "reencodeRoute" },
-  link: { count: L.ST_LINK_COUNT, size: L.LINK_ROW, reencode: "reencodeLink" },
-  addr: { count: L.ST_ADDR_COUNT, size: L.ADDR_ROW, reencode: "reencodeAddr" },
-};
-
-/** The rows of one table (routes, links or addresses), read by index through their field table. */
+/** The rows of one table (routes, links, addresses or neighbours), read by index through their field table. */
 export class Rows<F extends Record<string, Field>> {
   constructor(
     protected readonly c: CodecBase,
@@ -271,8 +275,7 @@ export class Rows<F extends Record<string, Field>> {
   /** @internal address of row i */
   row(i: number): number {
     rangeCheck(i, this.count, this.tableName);
-    const base = this.tableName === "route" ? this.c.routeBase : this.tableName === "link" ? this.c.linkBase : this.c.addrBase;
-    return base + i * TABLES[this.tableName].size;
+    return this.c.bases[this.tableName] + i * TABLES[this.tableName].size;
   }
 
   /** Re-emits row `i` into the request region; returns the length. */
@@ -297,6 +300,6 @@ export class Rows<F extends Record<string, Field>> {
   nlFlags(i: number): number { return readField(this.c.dv, this.row(i), HEADER.nlFlags); }
   /** nlmsg_seq of the message the row came from (which request it answers). */
   seq(i: number): number { return readField(this.c.dv, this.row(i), HEADER.seq); }
-  /** The presence bits (RT_HAS_* / LN_HAS_* / AD_HAS_*). */
+  /** The presence bits (RT_HAS_* / LN_HAS_* / AD_HAS_* / ND_HAS_*). */
   present(i: number): number { return readField(this.c.dv, this.row(i), this.fields.present); }
 }

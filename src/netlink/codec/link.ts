@@ -79,8 +79,7 @@ export function encodeLink(c: CodecBase, type: number, nlFlags: number, seq: num
   } else if (KIND_DATA.some((name) => spec[name] !== undefined)) {
     throw new RangeError("link mode/vrfTable/ipvlanFlags need a kind");
   }
-  writeField(dv, s, LINK.present, present, "link present");
-  return c.done(c.wasm().encodeLink(), "encodeLink");
+  return c.emit(s, LINK.present, present, "encodeLink");
 }
 
 /** Link rows (struct ifinfomsg + attributes). */

@@ -191,8 +191,7 @@ export function encodeRoute(c: CodecBase, type: number, nlFlags: number, seq: nu
     writeField(dv, s, ROUTE.nhStart, 0, "route nexthops");
     present |= writeField(dv, s, ROUTE.nhCount, spec.nexthops.length, "route nexthops");
   }
-  writeField(dv, s, ROUTE.present, present, "route present");
-  return c.done(c.wasm().encodeRoute(), "encodeRoute");
+  return c.emit(s, ROUTE.present, present, "encodeRoute");
 }
 
 /** Route rows (struct rtmsg + attributes); nexthops of RTA_MULTIPATH by (row, k). */
