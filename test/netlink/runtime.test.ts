@@ -22,7 +22,7 @@ function ttlLab(): { ns: Netns; host: string; inside: string } {
   made.push(ns);
   const host = readFileSync(TTL, "utf8").trim();
   const inside = host === "99" ? "98" : "99";
-  sh(["ip", "netns", "exec", ns.name, "sysctl", "-qw", `net.ipv4.ip_default_ttl=${inside}`]);
+  sh(["ip", "netns", "exec", ns.name, "sh", "-c", `echo ${inside} > ${TTL}`]);
   return { ns, host, inside };
 }
 
