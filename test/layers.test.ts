@@ -1,5 +1,5 @@
-// The import graph only looks down: main -> plugins -> ipam / net -> cni (the protocol library) /
-// netlink -> ip -> codec. Every static import, re-export, require() and import() of a source file
+// The import graph only looks down: main (and guard, its start-up environment check) -> plugins ->
+// ipam / net -> cni (the protocol library) / netlink -> ip -> codec. Every static import, re-export, require() and import() of a source file
 // is checked against the layer table below; an import that runs back up (cni importing ipam or
 // the plugin registry, netlink importing net, the codec importing TypeScript outside codec/, ...)
 // fails this test with the file and the line.
@@ -9,12 +9,13 @@ import { dirname, join, relative, resolve } from "node:path";
 
 const ROOT = join(import.meta.dir, "..");
 
-/** A source file's layer: its folder under src/ (or src/ip.ts, src/main.ts), or codec. */
+/** A source file's layer: its folder under src/ (or src/ip.ts, src/guard.ts, src/main.ts), or codec. */
 function layerOf(file: string): string {
   const rel = relative(ROOT, file);
   if (rel.startsWith("codec/")) return "codec";
   if (rel === "src/main.ts") return "main";
   if (rel === "src/ip.ts") return "ip";
+  if (rel === "src/guard.ts") return "guard";
   const m = /^src\/([^/]+)\//.exec(rel);
   if (m) return m[1];
   return "outside";
@@ -22,13 +23,14 @@ function layerOf(file: string): string {
 
 /** What each layer may import besides itself ("outside" = package.json, build/codec.wasm). */
 const MAY_IMPORT: Record<string, readonly string[]> = {
-  main: ["plugins", "cni", "outside"],
+  main: ["plugins", "cni", "guard", "outside"],
   plugins: ["ipam", "net", "cni", "netlink", "ip"],
   ipam: ["cni", "ip"],
   net: ["cni", "netlink", "ip"],
   cni: ["ip", "outside"],
   netlink: ["ip", "codec", "outside"],
   ip: [],
+  guard: [],
   codec: [],
 };
 
