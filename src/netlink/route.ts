@@ -41,9 +41,10 @@ export interface KernelRoute extends RouteKey, RouteAttrs {
 
 /**
  * Dumps the routes of `family` (AF_UNSPEC for both) in every table: unicast ones, or all types
- * with `allTypes` (to see what the kernel would match a key against).
+ * with `allTypes` (to see what the kernel would match a key against). Only rows accepted by
+ * `want` (checked on the codec row) are materialised.
  */
-export function listRoutes(sock: NetlinkSocket, family = AF_UNSPEC, opts: { allTypes?: boolean } = {}): KernelRoute[] {
+export function listRoutes(sock: NetlinkSocket, family = AF_UNSPEC, opts: { allTypes?: boolean; want?: (row: number) => boolean } = {}): KernelRoute[] {
   sock.dump((seq) => codec.encodeDump(RTM_GETROUTE, seq, family));
   const rows = codec.routes;
   const out: KernelRoute[] = [];

@@ -3,10 +3,11 @@
 // table (docs/vrf.md). Upstream's config (vrfname, table) and versions (0.3.1 on).
 import { z } from "../cni/zod";
 import { CniError, ErrCode } from "../cni/errors";
-import { canonicalKeys } from "../cni/json";
+import { canonicalKeys } from "../cni/go/json";
 import { parseConfig } from "../cni/schema";
 import type { CmdArgs, Plugin } from "../cni/types";
-import { parsePrevResult, versionsStartingFrom } from "../cni/version";
+import { parsePrevResult } from "../cni/result";
+import { versionsStartingFrom } from "../cni/version";
 import { RT_TABLE_DEFAULT, RT_TABLE_LOCAL } from "../netlink/constants";
 import { checkPrevInterface, requirePrevResult, withPodChanges } from "../net/chain";
 import { markMoved } from "../net/move";

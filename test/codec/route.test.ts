@@ -58,6 +58,8 @@ describe("route dumps from the kernel", () => {
     expect(r.nhGateway(i, 0)).toEqual(ip("10.0.0.2"));
     expect([r.nhIfindex(i, 1), r.nhWeight(i, 1)]).toEqual([12, 3]);
     expect(r.nhGateway(i, 1)).toEqual(ip("10.0.1.2"));
+    expect(r.usesIfindex(i, 12)).toBe(true);
+    expect(r.usesIfindex(i, 14)).toBe(false);
   });
 
   // ip route add 203.0.113.0/24 table 1000 metric 50 nexthop ... weight 2 nexthop ... weight 1
