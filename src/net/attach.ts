@@ -21,7 +21,7 @@ import { openPodNetns, openPodSocketForDel, withSocket } from "./pod";
 import { checkPodNetns } from "./podns";
 import { hasNexthop } from "./nexthops";
 import { applyMultipath, checkMultipath, holderId, releaseMultipath, withOwnMetric, type MultipathConf } from "./multipath";
-import { planRoutes, type Ecmp } from "./plan";
+import { planRoutes, type Ecmp, type RouteWrite } from "./plan";
 import { detachSharedRoutes } from "./routes";
 import { writeSysctl } from "./sysctl";
 import { vrfTableOf } from "./vrf";
@@ -108,6 +108,11 @@ function createPodLink(conf: AttachConf, args: CmdArgs, pod: NetlinkSocket, podF
   });
 }
 
+/** What the `multipath` option acts on: this attachment's device and its planned routes. */
+function multipathTarget(args: CmdArgs, pod: NetlinkSocket, link: Link, writes: RouteWrite[]) {
+  return { netns: args.netns, sock: pod, ifname: args.ifname, ifindex: link.index, holder: holderId(args.containerId, args.ifname), writes };
+}
+
 /** ADD: device, IPAM, addresses and routes; all or nothing. */
 export function attachAdd(conf: AttachConf, args: CmdArgs): Result {
   checkPodNetns(args.netns);
@@ -146,12 +151,8 @@ function attachAddLocked(conf: AttachConf, args: CmdArgs): Result {
         }
       });
       const routesAt = conf.ipamType ? "ipam.routes" : "prevResult.routes";
-      configureInterface(args.netns, pod, args.ifname, result, conf.ecmp, log, routesAt);
-      if (conf.multipath) {
-        const writes = planRoutes(result, args.ifname, link.index, conf.ecmp, routesAt);
-        const target = { netns: args.netns, sock: pod, ifname: args.ifname, ifindex: link.index, holder: holderId(args.containerId, args.ifname), writes };
-        applyMultipath(conf.multipath, target, log);
-      }
+      const writes = configureInterface(args.netns, pod, args.ifname, result, conf.ecmp, log, routesAt);
+      if (conf.multipath) applyMultipath(conf.multipath, multipathTarget(args, pod, link, writes), log);
     } else {
       step(`failed to set "${args.ifname}" UP`, () => setLinkUp(pod, link.index));
     }
@@ -235,9 +236,7 @@ export function attachCheck(conf: AttachConf, args: CmdArgs, checkLink: (link: L
         `Expected Route ${w.set.key.dst} (table ${w.set.key.table}) via [${text(want)}] dev ${args.ifname}, kernel has [${text(held)}]`,
       );
     }
-    if (conf.multipath) {
-      checkMultipath(conf.multipath, { netns: args.netns, sock: pod, ifname: args.ifname, ifindex: link.index, holder: holderId(args.containerId, args.ifname), writes });
-    }
+    if (conf.multipath) checkMultipath(conf.multipath, multipathTarget(args, pod, link, writes));
   });
 }
 

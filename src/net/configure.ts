@@ -51,7 +51,8 @@ function installRoute(sock: NetlinkSocket, w: RouteWrite, log: UndoLog): void {
   log.push(`add route ${w.set.key.dst}`, () => deleteRoute(sock, w.set.key, w.set.nexthops));
 }
 
-export function configureInterface(netns: string, sock: NetlinkSocket, ifname: string, result: Result, ecmp: Ecmp, log: UndoLog, routesAt?: string): void {
+/** Configures the interface and returns the route writes it planned and installed. */
+export function configureInterface(netns: string, sock: NetlinkSocket, ifname: string, result: Result, ecmp: Ecmp, log: UndoLog, routesAt?: string): RouteWrite[] {
   if (!result.interfaces?.length) throw new CniError(ErrCode.Internal, "no interfaces to configure");
   const link = linkByName(sock, ifname);
   if (!link) throw new CniError(ErrCode.Internal, `failed to lookup "${ifname}": Link not found`);
@@ -87,6 +88,7 @@ export function configureInterface(netns: string, sock: NetlinkSocket, ifname: s
     for (const w of writes) {
       step(`failed to add route '${routeText(w, ifname)}'`, () => installRoute(sock, w, log));
     }
+    return writes;
   } finally {
     notify?.close();
   }
