@@ -13,7 +13,7 @@ import {
 } from "../netlink/constants";
 import { createLink, deleteLink, linkByIndex, linkByName, listLinks, setLinkMaster, setLinkUp, type Link } from "../netlink/link";
 import { withNetns } from "../netlink/netns";
-import { routeTables, routesThrough } from "../netlink/route";
+import { routesThrough } from "../netlink/route";
 import { NetlinkSocket } from "../netlink/socket";
 import { waitForDad } from "./dad";
 import { applyMoves, planMoves, restoreSources, type NexthopMove } from "./move";
@@ -85,11 +85,14 @@ export function planEnslave(sock: NetlinkSocket, netns: string, ifname: string, 
   if (vrf && table !== undefined && vrf.vrfTable !== table) {
     throw new CniError(ErrCode.InvalidNetworkConfig, `cmdAdd failed: VRF ${name} already exist with different routing table ${vrf.vrfTable} (table: ${table})`);
   }
+  // One dump answers both questions: which routes use the interface, and which tables are taken.
+  const tables = new Set<number>();
+  const through = routesThrough(sock, link.index, tables);
   let create: VrfPlan["create"];
   if (!vrf) {
     const links = listLinks(sock);
     if (table === undefined) {
-      table = freeTable(links, routeTables(sock));
+      table = freeTable(links, tables);
     } else {
       const holder = links.find((l) => l.kind === "vrf" && l.vrfTable === table);
       if (holder && strictMode(netns)) {
@@ -100,7 +103,7 @@ export function planEnslave(sock: NetlinkSocket, netns: string, ifname: string, 
   }
   const vrfTable = vrf ? vrf.vrfTable : table!;
   const addrs = listAddrs(sock, AF_INET6, link.index).filter((a) => a.scope === RT_SCOPE_UNIVERSE);
-  return { create, vrf, table: vrfTable, link, addrs, moves: planMoves(routesThrough(sock, link.index), link.index, vrfTable) };
+  return { create, vrf, table: vrfTable, link, addrs, moves: planMoves(through, link.index, vrfTable) };
 }
 
 /** Adds back the addresses of `want` the interface lost; returns whether any was added. */

@@ -60,18 +60,17 @@ export function listRoutes(sock: NetlinkSocket, family = AF_UNSPEC, opts: { allT
 
 /**
  * The unicast routes, in every table and both families, with a nexthop through `ifindex`: rows
- * are filtered in the codec's table, so only those routes are materialised.
+ * are filtered in the codec's table, so only those routes are materialised. With `tables`, the
+ * same dump also collects the id of every table that holds a route of any type.
  */
-export function routesThrough(sock: NetlinkSocket, ifindex: number): KernelRoute[] {
-  return listRoutes(sock, AF_UNSPEC, { want: (i) => codec.routes.usesIfindex(i, ifindex) });
-}
-
-/** The ids of the tables that hold at least one route of any type. */
-export function routeTables(sock: NetlinkSocket): Set<number> {
-  sock.dump((seq) => codec.encodeDump(RTM_GETROUTE, seq, AF_UNSPEC));
-  const tables = new Set<number>();
-  for (let i = 0; i < codec.routes.count; i++) if (codec.routes.type(i) === RTM_NEWROUTE) tables.add(codec.routes.table(i));
-  return tables;
+export function routesThrough(sock: NetlinkSocket, ifindex: number, tables?: Set<number>): KernelRoute[] {
+  const rows = codec.routes;
+  return listRoutes(sock, AF_UNSPEC, {
+    want: (i) => {
+      if (tables && rows.type(i) === RTM_NEWROUTE) tables.add(rows.table(i));
+      return rows.usesIfindex(i, ifindex);
+    },
+  });
 }
 
 function routeFromRow(i: number): KernelRoute {
