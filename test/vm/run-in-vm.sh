@@ -30,8 +30,8 @@
 # Environment: VMTEST_CACHE (default /var/cache/vmtest, ~435 MB, keep it out
 # of the repo) holds the unpacked kernel package, its module tree and the
 # initramfs.  Needs root (apt-get, mknod, reading all of / for the guest).
-# Adapted from shared/vm/run-in-vm.sh; see shared/vm/README.md for the
-# measurements behind the choices (TCG, PVH vmlinux, qboot, q35).
+# Each boot-time choice (always TCG, PVH direct boot of the vmlinux, qboot,
+# the kernel command line) is explained where it is made, below.
 set -euo pipefail
 
 SELF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -186,7 +186,7 @@ ensure_kernel() {
 	KVER=$(cat "$kd/kver")
 	KMODS=$kd/root/lib/modules/$KVER
 	# One initramfs per init version: runs with different init scripts (another
-	# checkout, the shared recipe) can share the cache without rebuilding it
+	# checkout or worktree) can share the cache without rebuilding it
 	# under each other's feet.
 	INITRAMFS=$kd/initramfs-$(sha256sum <"$INIT_SRC" | cut -c1-16).cpio.gz
 	if [ ! -e "$INITRAMFS" ]; then
