@@ -143,6 +143,22 @@ describe("failover, with traffic", () => {
 });
 
 describe("config, CHECK and DEL", () => {
+  test("kernel: a pod namespace has no neigh.default sysctls, so failback pacing cannot be tuned from it", () => {
+    // docs/multipath.md §3: managed entries are re-probed at the table's default
+    // interval_probe_time_ms, which only the initial namespace exposes.
+    topo = buildTopology();
+    const t = topo;
+    const listing = (family: string) =>
+      sh(["ip", "netns", "exec", t.pod.name, "sh", "-c", `ls /proc/sys/net/${family}/neigh`]).split("\n").filter(Boolean).sort();
+    for (const family of ["ipv4", "ipv6"]) {
+      const dirs = listing(family);
+      expect(dirs).not.toContain("default");
+      expect(dirs).toContain("lo");
+      // The host has the table's defaults, with the knob the managed work reads.
+      expect(sh(["cat", `/proc/sys/net/${family}/neigh/default/interval_probe_time_ms`]).trim()).toMatch(/^[0-9]+$/);
+    }
+  });
+
   test("kernel: a carrier flap of the master flushes the managed entries; CHECK reports it", () => {
     topo = buildTopology();
     const t = topo;
