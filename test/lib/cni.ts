@@ -41,17 +41,25 @@ export interface Invocation {
   extraEnv?: Record<string, string>;
 }
 
-export function runCni(inv: Invocation): CniRun {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
+/** The CNI_* environment of one call, as a runtime sets it (`extraEnv` last, so it can override). */
+export function cniEnv(
+  inv: Pick<Invocation, "command" | "netns" | "ifname" | "containerId" | "args" | "extraEnv"> & { cniPath: string },
+  defaults: { PATH: string; containerId: string },
+): Record<string, string> {
+  return {
+    PATH: defaults.PATH,
     CNI_COMMAND: inv.command,
-    CNI_CONTAINERID: inv.containerId ?? "nh-test",
+    CNI_CONTAINERID: inv.containerId ?? defaults.containerId,
     CNI_NETNS: inv.netns ?? "",
     CNI_IFNAME: inv.ifname ?? "net1",
-    CNI_PATH: inv.cniPath ?? inv.dir,
+    CNI_PATH: inv.cniPath,
     ...(inv.args ? { CNI_ARGS: inv.args } : {}),
     ...inv.extraEnv,
   };
+}
+
+export function runCni(inv: Invocation): CniRun {
+  const env = cniEnv({ ...inv, cniPath: inv.cniPath ?? inv.dir }, { PATH: process.env.PATH ?? "/usr/bin:/bin", containerId: "nh-test" });
   const stdin = typeof inv.config === "string" ? inv.config : JSON.stringify(inv.config);
   const r = Bun.spawnSync([join(inv.dir, inv.plugin)], { env, stdin: Buffer.from(stdin), stdout: "pipe", stderr: "pipe" });
   const stdout = r.stdout.toString();

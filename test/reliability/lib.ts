@@ -8,7 +8,7 @@
 //                  defaults via 192.0.2.1 / 2001:db8:0:1::1 (when `eth0`), which ADDs join
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { binary, pluginDir } from "../lib/cni";
+import { binary, cniEnv, pluginDir } from "../lib/cni";
 import { createNetns, ipJson, sh, type Netns } from "../lib/netns";
 
 export { binary };
@@ -119,16 +119,7 @@ export interface Call {
 }
 
 export function callEnv(c: Call): Record<string, string> {
-  return c.env ?? {
-    PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
-    CNI_COMMAND: c.command,
-    CNI_CONTAINERID: c.containerId ?? "nh-rel",
-    CNI_NETNS: c.netns ?? "",
-    CNI_IFNAME: c.ifname ?? "net1",
-    CNI_PATH: plugins(),
-    ...(c.args ? { CNI_ARGS: c.args } : {}),
-    ...c.extraEnv,
-  };
+  return c.env ?? cniEnv({ ...c, cniPath: plugins() }, { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", containerId: "nh-rel" });
 }
 
 /** argv running the plugin inside the host netns (nsenter: the plugin's own netns is `host`). */
