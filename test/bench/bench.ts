@@ -19,7 +19,7 @@
 // samples to test-results/bench.json.
 //
 // Environment: NEXTHOP_BENCH_QUICK=1 divides every N by 4 (for trying the harness out);
-// NEXTHOP_BENCH_ONLY=cold,dump,cni,dad,failover,vrf picks sections; NEXTHOP_BENCH_GO_DIR (default /usr/lib/cni)
+// NEXTHOP_BENCH_ONLY=cold,dump,cni,dad,table,failover,vrf picks sections; NEXTHOP_BENCH_GO_DIR (default /usr/lib/cni)
 // is where the Go peers are looked for (a missing peer is reported loudly, nexthop runs alone).
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
@@ -41,7 +41,7 @@ const ROOT = join(import.meta.dir, "../..");
 const DIST = join(ROOT, "dist/nexthop");
 const GO_DIR = process.env.NEXTHOP_BENCH_GO_DIR ?? "/usr/lib/cni"; // Debian's containernetworking-plugins
 const QUICK = process.env.NEXTHOP_BENCH_QUICK === "1";
-const ONLY = new Set((process.env.NEXTHOP_BENCH_ONLY ?? "cold,dump,cni,dad,failover,vrf").split(",").map((s) => s.trim()));
+const ONLY = new Set((process.env.NEXTHOP_BENCH_ONLY ?? "cold,dump,cni,dad,table,failover,vrf").split(",").map((s) => s.trim()));
 const n = (full: number, min = 2) => (QUICK ? Math.max(min, Math.ceil(full / 4)) : full);
 
 const N_COLD = n(40);
@@ -794,6 +794,157 @@ async function benchCniDad(): Promise<void> {
   raw.kernelDad = k;
 }
 
+// ------------------------------------------------------------------------------------------------
+// 3c. Cost against the pod's table size: ADD / CHECK / DEL of 20 routes, empty pod vs 50 000 routes
+
+const TABLE_ROUTES = 50_000;
+const TABLE_CONF_ROUTES = 20;
+const N_TABLE = n(5);
+
+function tableConf(): Record<string, unknown> {
+  const routes = Array.from({ length: TABLE_CONF_ROUTES }, (_, i) => ({ dst: `10.200.${i}.0/24`, gw: "198.51.100.1" }));
+  return {
+    cniVersion: "1.0.0", name: "nh-bench", type: "macvlan", master: PARENT, mode: "bridge",
+    ipam: { type: "static", addresses: [{ address: "198.51.100.10/24", gateway: "198.51.100.1" }], routes },
+  };
+}
+
+/** A long-lived pod: lo + a veth pair (f0 198.18.0.1/24, f0p) and, if `routes`, that many /28s via f0. */
+function tablePod(name: string, routes: number): { ns: string; path: string; loadMs: number } {
+  const path = addNetns(name);
+  const ip = (args: string) => sh(["ip", "-n", name, ...args.split(" ")]);
+  ip("link add f0 type veth peer name f0p");
+  ip("addr add 198.18.0.1/24 dev f0");
+  ip("link set f0 up");
+  ip("link set f0p up");
+  const lines: string[] = [];
+  const base = (100 << 24) | (64 << 16);
+  for (let i = 0; i < routes; i++) {
+    const a = (base + i * 16) >>> 0;
+    lines.push(`route add ${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}/28 via 198.18.0.2 dev f0`);
+  }
+  const t = performance.now();
+  if (routes) {
+    const file = join(work, `${name}.batch`);
+    writeFileSync(file, lines.join("\n") + "\n");
+    sh(["ip", "-n", name, "-batch", file]);
+  }
+  return { ns: name, path, loadMs: performance.now() - t };
+}
+
+/** What a run must leave the pod as it found it: its IPv4 route count (all tables) and links. */
+function podState(pod: { ns: string; path: string }): string {
+  const fd = rawSocket(pod.path);
+  let msgs = 0;
+  try {
+    const buf = new Uint8Array(64 * 1024);
+    msgs = rawDump(fd, buf, new DataView(buf.buffer), 1).msgs;
+  } finally {
+    libc().close(fd);
+  }
+  const links = (JSON.parse(sh(["ip", "-n", pod.ns, "-j", "link", "show"]) || "[]") as { ifname: string }[]).map((l) => l.ifname).sort();
+  return `${msgs} IPv4 routes, links ${links.join(",")}`;
+}
+
+async function benchTable(): Promise<void> {
+  section(`3c. table size: macvlan+static ADD / CHECK / DEL of ${TABLE_CONF_ROUTES} routes (one gateway), empty pod vs a pod with ${TABLE_ROUTES.toLocaleString("en")} routes (1 warm-up cycle, then N=${N_TABLE} each, alternating)`);
+  const pods = [tablePod(`${PFX}-tbl0`, 0), tablePod(`${PFX}-tbl5`, TABLE_ROUTES)];
+  const [empty, full] = pods;
+  say(`  the ${TABLE_ROUTES.toLocaleString("en")}-route table (IPv4 /28s via f0, main table) loaded with one \`ip -batch\` in ${fms(full.loadMs)} ms, outside the timing`);
+  const want = new Map(pods.map((p) => [p.ns, podState(p)]));
+  const impls: Impl[] = goMacvlan ? ["nexthop", "Go"] : ["nexthop"];
+  const conf = join(work, "table.json");
+  writeFileSync(conf, JSON.stringify(tableConf()));
+  type Sample = { impl: Impl; pod: "empty" | "50k"; cmd: Cmd; wall: number };
+  const samples: Sample[] = [];
+  let seq = 0;
+  const cycle = (impl: Impl, pod: (typeof pods)[number], keep: boolean) => {
+    const dir = impl === "nexthop" ? NH_DIR : GO_DIR;
+    const plugin = impl === "nexthop" ? join(NH_DIR, "macvlan") : goMacvlan!;
+    const id = `nh-bench-tbl-${seq++}`;
+    const env = (cmd: Cmd) => ({ ...baseEnv(), CNI_COMMAND: cmd, CNI_CONTAINERID: id, CNI_NETNS: pod.path, CNI_IFNAME: "eth0", CNI_PATH: dir });
+    const out = join(work, "table.out"), err = join(work, "table.err");
+    const run = (cmd: Cmd, stdin: string) => {
+      const t = timed({ argv: [plugin], env: env(cmd), stdin, stdout: out, stderr: err });
+      const o = readFileSync(out, "utf8");
+      return { t, o, e: readFileSync(err, "utf8") };
+    };
+    const add = run("ADD", conf);
+    let result: any;
+    try { result = JSON.parse(add.o); } catch { result = undefined; }
+    if (add.t.exit !== 0 || result?.routes?.length !== TABLE_CONF_ROUTES) throw new Error(`${impl} ADD in the ${pod.ns} pod failed (exit ${add.t.exit}): ${(add.o + add.e).slice(0, 400)}`);
+    const prev = join(work, "table.prev.json");
+    writeFileSync(prev, JSON.stringify({ ...tableConf(), prevResult: result }));
+    const chk = run("CHECK", prev);
+    if (chk.t.exit !== 0 || chk.o.trim() !== "") throw new Error(`${impl} CHECK in the ${pod.ns} pod failed (exit ${chk.t.exit}): ${(chk.o + chk.e).slice(0, 400)}`);
+    const del = run("DEL", prev);
+    if (del.t.exit !== 0) throw new Error(`${impl} DEL in the ${pod.ns} pod failed (exit ${del.t.exit}): ${(del.o + del.e).slice(0, 400)}`);
+    // Every run starts from the same pod: what DEL left must be what the pod held before ADD.
+    const now = podState(pod);
+    if (now !== want.get(pod.ns)) throw new Error(`${impl} left the ${pod.ns} pod changed: ${now}, expected ${want.get(pod.ns)}`);
+    if (keep) {
+      const which = pod === empty ? "empty" : "50k";
+      samples.push({ impl, pod: which, cmd: "ADD", wall: add.t.wall }, { impl, pod: which, cmd: "CHECK", wall: chk.t.wall }, { impl, pod: which, cmd: "DEL", wall: del.t.wall });
+    }
+  };
+  try {
+    for (const impl of impls) for (const pod of pods) cycle(impl, pod, false);
+    for (let i = 0; i < N_TABLE; i++) {
+      for (const impl of i % 2 ? [...impls].reverse() : impls) {
+        for (const pod of i % 2 ? pods : [...pods].reverse()) cycle(impl, pod, true);
+      }
+      await tick();
+    }
+    // One read of the table, as the issue's allowance: the kernel-filtered dump (family + table)
+    // of the 50k pod's main table through NetlinkSocket + codec, cold in a fresh process (what a
+    // CLI command pays) and warm.
+    const colds: number[] = [], warms: number[] = [];
+    let rows = 0;
+    for (let i = 0; i < N_TABLE; i++) {
+      const r = JSON.parse(sh([process.execPath, join(import.meta.dir, "tabledump.ts"), full.path, String(AF_INET), "254", "3"]).trim());
+      colds.push(r.cold);
+      warms.push(...r.warm);
+      rows = r.rows;
+    }
+    const st = (impl: Impl, pod: string, cmd: Cmd) => stats(samples.filter((s) => s.impl === impl && s.pod === pod && s.cmd === cmd).map((s) => s.wall));
+    const rowsMd: string[][] = [];
+    for (const cmd of ["ADD", "CHECK", "DEL"] as Cmd[]) {
+      for (const impl of impls) {
+        const e = st(impl, "empty", cmd), f = st(impl, "50k", cmd);
+        rowsMd.push([`${cmd} ${impl === "nexthop" ? "nexthop" : "Go 1.1.1"}`, String(f?.n ?? 0), triple(e), triple(f),
+          e && f ? `${fms(f.median - e.median)}` : "–", e && f ? `${f2(f.median / e.median)}×` : "–"]);
+      }
+    }
+    const table = mdTable([`${TABLE_CONF_ROUTES} routes, one gateway`, "n", "empty pod: ms min / **median** / max", `${TABLE_ROUTES / 1000}k-route pod: ms min / **median** / max`,
+      "50k − empty (medians, ms)", "50k / empty"], rowsMd);
+    say(consoleTable(table));
+    const sc = stats(colds)!, sw = stats(warms)!;
+    const lines: string[] = [
+      `one read of the ${TABLE_ROUTES / 1000}k table (AF_INET + table 254 filtered in the kernel, strict checking; ${rows} rows) through NetlinkSocket + codec: ` +
+        `cold in a fresh process ${triple(sc)} ms (n=${sc.n}), warm ${triple(sw)} ms (n=${sw.n})`,
+    ];
+    for (const cmd of ["ADD", "CHECK", "DEL"] as Cmd[]) {
+      const e = st("nexthop", "empty", cmd), f = st("nexthop", "50k", cmd);
+      const ge = goMacvlan ? st("Go", "empty", cmd) : undefined, gf = goMacvlan ? st("Go", "50k", cmd) : undefined;
+      const growth = e && f ? f.median - e.median : undefined;
+      const pass = growth === undefined ? undefined : growth <= sc.median;
+      targets.push({ section: "table size", what: `${cmd}: nexthop(50k) − nexthop(empty) vs one table read (${fms(sc.median)} ms cold)`,
+        value: growth === undefined ? "n/a" : `${growth >= 0 ? "+" : ""}${fms(growth)} ms`, target: `≤ +${fms(sc.median)} ms`, pass });
+      lines.push(`${cmd}: nexthop 50k − empty ${growth === undefined ? "–" : `${growth >= 0 ? "+" : ""}${fms(growth)}`} ms vs one read ${fms(sc.median)} ms (cold median; warm ${fms(sw.median)} ms): ${mark(pass)}` +
+        (ge && gf && e && f ? `; nexthop/Go: empty ${f2(e.median / ge.median)}×, 50k ${f2(f.median / gf.median)}× (Go 50k − empty ${fms(gf.median - ge.median)} ms)` : ""));
+    }
+    for (const l of lines) say(`  ${l}`);
+    md.push(`### Table size: ${TABLE_CONF_ROUTES} routes (distinct destinations, one gateway), empty pod vs a pod with ${TABLE_ROUTES.toLocaleString("en")} routes, N=${N_TABLE} each, alternating`, "",
+      table, "", ...lines.map((l) => `- ${l}`), "",
+      `Both pods live through the series (lo + a veth pair; the ${TABLE_ROUTES.toLocaleString("en")} IPv4 /28s in the main table, loaded by \`ip -batch\` outside the timing); ` +
+        "after every DEL the pod's IPv4 route count and links are checked to be what they were before the ADD. Target (issue 10 item 3): a command in the 50k pod costs " +
+        "at most one read of that table more than in the empty pod.", "");
+    raw.table = { samples, colds, warms, rows, loadMs: full.loadMs };
+  } finally {
+    for (const p of pods) delNetns(p.ns);
+  }
+}
+
 async function benchMultipath(): Promise<void> {
   const N = n(3, 1);
   const w = FAILOVER_WINDOWS;
@@ -851,11 +1002,12 @@ async function main(): Promise<number> {
   };
   if (ONLY.has("cold")) await guard("cold start", benchCold);
   if (ONLY.has("dump")) await guard("dump+parse", benchDump);
-  if (ONLY.has("cni") || ONLY.has("dad")) {
+  if (ONLY.has("cni") || ONLY.has("dad") || ONLY.has("table")) {
     await guard("macvlan master", async () => setupMaster());
     if (!failed.includes("macvlan master")) {
       if (ONLY.has("cni")) await guard("macvlan DAD off", benchCniNoDad);
       if (ONLY.has("dad")) await guard("macvlan DAD on", benchCniDad);
+      if (ONLY.has("table")) await guard("table size", benchTable);
     }
   }
 
