@@ -4,6 +4,7 @@
 //   1. cold start: `static` VERSION, whole process, nexthop vs /usr/lib/cni/static
 //   2. dump+parse of a 100 000-route table, in-process: raw recv loop vs NetlinkSocket+codec
 //   3. macvlan+static ADD / CHECK / DEL, DAD off (N=20) and DAD on (N=5), plus the kernel's DAD
+//      3c. table size: ADD / CHECK / DEL of 20 routes, empty pod vs a 50 000-route pod (test/bench/tabledump.ts times one read)
 //   4. multipath failover / failback with real flows (test/bench/failover.ts; N=3 per configuration)
 //   5. vrf ADD / DEL in the test VM (test/vm, the host kernel has no vrf), nexthop vs /usr/lib/cni/vrf
 //
