@@ -7,7 +7,7 @@ import { canonicalKeys } from "../cni/go/json";
 import { parseConfig } from "../cni/schema";
 import type { CmdArgs, Plugin } from "../cni/types";
 import { parsePrevResult } from "../cni/result";
-import { versionsStartingFrom } from "../cni/version";
+import { CURRENT_VERSION, versionsStartingFrom } from "../cni/version";
 import { RT_TABLE_DEFAULT, RT_TABLE_LOCAL } from "../netlink/constants";
 import { checkPrevInterface, requirePrevResult, withPodChanges } from "../net/chain";
 import { markMoved } from "../net/move";
@@ -48,7 +48,7 @@ export function vrfAdd(args: CmdArgs, before?: (step: string) => void) {
     applyEnslave(sock, args.netns, plan, log, before);
     return plan;
   });
-  return { ...prev, cniVersion: "1.1.0", routes: prev.routes && markMoved(prev.routes, plan.moves, plan.table) };
+  return { ...prev, cniVersion: CURRENT_VERSION, routes: prev.routes && markMoved(prev.routes, plan.moves, plan.table) };
 }
 
 const plugin: Plugin = {
