@@ -21,18 +21,25 @@ function run(cmd: string[], cwd = root): void {
 
 // The flags of every executable, the host build and the release builds alike.
 // .env / bunfig.toml autoload disabled: a file in the runtime's cwd must never change behaviour.
-// --bytecode needs an ESM entry for top-level await; the entry is synchronous anyway.
+// --format=cjs: the bundler then loads each builtin (node:fs, bun:ffi, …) where the module that
+// imports it is first evaluated, not all of them before the entry runs as ESM output does, so a
+// command loads only what its own path imports (README "Start-up budget"). CommonJS output has no
+// top-level await; the entry is synchronous.
 const COMPILE_FLAGS = [
   "--compile", "--minify", "--sourcemap", "--bytecode",
-  "--format=esm", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
+  "--format=cjs", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
   // Code generation from strings refused (strict): a `--preload`/`--require`/`--import` smuggled
   // in through BUN_OPTIONS is refused by Bun before the entry point runs (docs/reliability.md).
   "--compile-exec-argv=--disallow-code-generation-from-strings=strict",
 ];
 
-/** Compiles src/main.ts to `outfile`; `extra` selects a target runtime for release builds. */
+/**
+ * Compiles the executable to `outfile`; `extra` selects a target runtime for release builds.
+ * Two entry points: src/entry.ts runs first and answers VERSION; src/main.ts, everything else, is a
+ * module of its own in the executable that entry.ts loads only for the other commands.
+ */
 function compile(outfile: string, extra: string[] = []): void {
-  run([process.execPath, "build", "src/main.ts", ...COMPILE_FLAGS, ...extra, "--outfile", outfile]);
+  run([process.execPath, "build", "src/entry.ts", "src/main.ts", ...COMPILE_FLAGS, ...extra, "--outfile", outfile]);
 }
 
 mkdirSync(`${root}/build`, { recursive: true });
@@ -106,8 +113,8 @@ function release(withImage: boolean): void {
     mkdirSync(stage);
     try {
       compile(join(stage, "nexthop"), [`--target=${t.target}`, `--compile-executable-path=${runtimes[i]}`]);
-      // the source map is embedded in the executable; the copy written beside it is not shipped
-      rmSync(join(stage, "nexthop.map"), { force: true });
+      // the source maps are embedded in the executable; the copies written beside it are not shipped
+      for (const map of ["nexthop.map", "main.js.map"]) rmSync(join(stage, map), { force: true });
       copyFileSync(`${root}/LICENSE`, join(stage, "LICENSE"));
       copyFileSync(`${root}/README.md`, join(stage, "README.md"));
       const tgz = `${name}.tgz`;
