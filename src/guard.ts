@@ -34,6 +34,12 @@ export function isProfilerOptions(value: string): boolean {
     /^--cpu-prof-dir=\/[A-Za-z0-9._\/-]*$/.test(t) || /^--cpu-prof-name=[A-Za-z0-9._-]+$/.test(t));
 }
 
+/** Whether Bun started its CPU profiler in this process: a --cpu-prof flag in BUN_OPTIONS. */
+function profilerRunning(env: readonly string[]): boolean {
+  const opts = env.find((e) => e.startsWith("BUN_OPTIONS="));
+  return opts !== undefined && /(^|\s)--cpu-prof/.test(opts.slice("BUN_OPTIONS=".length));
+}
+
 /** Whether `entry` ("NAME=value") is one to remove before running: a runtime variable other than a profiler-only BUN_OPTIONS. */
 function isForeign(entry: string): boolean {
   const eq = entry.indexOf("=");
@@ -113,11 +119,8 @@ export function neutraliseRuntimeEnvironment(): string | undefined {
   const path = Buffer.from("/proc/self/exe\0");
   const argvV = vector(argv);
   const envV = vector(clean);
-  try {
-    libc().symbols.execve(path, argvV, envV);
-  } catch {
-    // FFI needs the JIT (BUN_JSC_useJIT=0 turns it off): run the clean copy as a child instead,
-    // sharing stdin/stdout/stderr, and exit with its status.
+  // The clean copy as a child sharing stdin/stdout/stderr; exits with its status.
+  const runChild = (): void => {
     try {
       const r = Bun.spawnSync(["/proc/self/exe", ...argv.slice(1)], {
         argv0: argv[0], env: Object.fromEntries(clean.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
@@ -126,6 +129,20 @@ export function neutraliseRuntimeEnvironment(): string | undefined {
       if (r.exitCode !== null) process.exit(r.exitCode);
     } catch {
       // fall through: refused by the caller
+    }
+  };
+  if (profilerRunning(env)) {
+    // The sampling profiler pauses this thread with SIGPWR; one still pending at execve stays
+    // pending in the new image, where its default action kills the process before it has a
+    // handler (exit 158, nothing printed; test/reliability/profiler.test.ts). So no execve while
+    // it runs: the clean copy runs as a child.
+    runChild();
+  } else {
+    try {
+      libc().symbols.execve(path, argvV, envV);
+    } catch {
+      // FFI needs the JIT (BUN_JSC_useJIT=0 turns it off): run the clean copy as a child instead.
+      runChild();
     }
   }
   void keep;

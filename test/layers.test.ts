@@ -24,7 +24,7 @@ function layerOf(file: string): string {
 
 /** What each layer may import besides itself ("outside" = package.json, build/codec.wasm). */
 const MAY_IMPORT: Record<string, readonly string[]> = {
-  entry: ["plugins", "cni", "guard"],
+  entry: ["main", "plugins", "cni", "guard"],
   main: ["plugins", "cni", "guard", "outside"],
   plugins: ["ipam", "net", "cni", "netlink", "ip"],
   ipam: ["cni", "ip"],
