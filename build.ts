@@ -25,7 +25,7 @@ function run(cmd: string[], cwd = root): void {
 // imports it is first evaluated, not all of them before the entry runs as ESM output does, so a
 // command loads only what its own path imports (README "Start-up budget"). CommonJS output has no
 // top-level await; the entry is synchronous.
-const COMPILE_FLAGS = [
+export const COMPILE_FLAGS = [
   "--compile", "--minify", "--sourcemap", "--bytecode",
   "--format=cjs", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
   // Code generation from strings refused (strict): a `--preload`/`--require`/`--import` smuggled
@@ -42,16 +42,18 @@ function compile(outfile: string, extra: string[] = []): void {
   run([process.execPath, "build", "src/entry.ts", "src/main.ts", ...COMPILE_FLAGS, ...extra, "--outfile", outfile]);
 }
 
-mkdirSync(`${root}/build`, { recursive: true });
-mkdirSync(`${root}/dist`, { recursive: true });
+if (import.meta.main) {
+  mkdirSync(`${root}/build`, { recursive: true });
+  mkdirSync(`${root}/dist`, { recursive: true });
 
-// -O3 with the stub runtime and `--use abort=` gives a module with no imports at all.
-run([
-  process.execPath, "node_modules/assemblyscript/bin/asc.js", "codec/index.ts",
-  "-o", "build/codec.wasm", "-O3", "--runtime", "stub", "--noAssert", "--converge", "--use", "abort=",
-]);
+  // -O3 with the stub runtime and `--use abort=` gives a module with no imports at all.
+  run([
+    process.execPath, "node_modules/assemblyscript/bin/asc.js", "codec/index.ts",
+    "-o", "build/codec.wasm", "-O3", "--runtime", "stub", "--noAssert", "--converge", "--use", "abort=",
+  ]);
 
-compile("dist/nexthop");
+  compile("dist/nexthop");
+}
 
 // ------------------------------------------------------------------------------------------------
 // release
@@ -205,7 +207,7 @@ function compareX64(): void {
   }
 }
 
-if (process.argv.includes("--release")) {
+if (import.meta.main && process.argv.includes("--release")) {
   release(process.argv.includes("--image"));
   if (process.argv.includes("--compare-x64")) compareX64();
 }

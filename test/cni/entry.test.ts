@@ -18,7 +18,8 @@ describe("VERSION from the entry", () => {
     expect(driver.exitCode).toBe(0);
     expect(fastVersion(name, "VERSION")).toBe(driver.stdout);
     // the executable, with variables that other commands would refuse and a stdin that is not JSON
-    for (const extra of [{}, { CNI_CONTAINERID: "bad id!", CNI_IFNAME: "a/b", CNI_PATH: "" }]) {
+    const extras: Record<string, string>[] = [{}, { CNI_CONTAINERID: "bad id!", CNI_IFNAME: "a/b", CNI_PATH: "" }];
+    for (const extra of extras) {
       for (const config of ["", "not json", { cniVersion: "0.1.0", name: "x" }]) {
         const r = runCni({ dir: plugins.dir, plugin: name, command: "VERSION", config, extraEnv: extra });
         expect({ exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }).toEqual({ exitCode: 0, stdout: driver.stdout, stderr: "" });

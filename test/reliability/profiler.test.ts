@@ -125,7 +125,8 @@ describe("BUN_OPTIONS with only the CPU profiler's flags", () => {
     require("node:fs").mkdirSync(sub);
     const outs = new Set<string>();
     for (let i = 0; i < 20; i++) {
-      for (const extraEnv of [{ BUN_OPTIONS: `--cpu-prof-md --smol --cpu-prof-dir=${sub}` }, { BUN_OPTIONS: `--cpu-prof-md --cpu-prof-dir=${sub}`, MIMALLOC_VERBOSE: "0" }]) {
+      const envs: Record<string, string>[] = [{ BUN_OPTIONS: `--cpu-prof-md --smol --cpu-prof-dir=${sub}` }, { BUN_OPTIONS: `--cpu-prof-md --cpu-prof-dir=${sub}`, MIMALLOC_VERBOSE: "0" }];
+      for (const extraEnv of envs) {
         const r = call(w.host, { plugin: "macvlan", command: "VERSION", config, netns: w.pod.path, extraEnv });
         outs.add(JSON.stringify({ exitCode: r.exitCode, signal: r.signal, stdout: r.stdout }));
       }
