@@ -175,6 +175,7 @@ export function writeOut(fd: number, text: string): void {
   } catch {
     // no FFI: node:fs below
   }
+  if (off === data.length) return;
   const { writeSync } = require("node:fs") as typeof import("node:fs");
   while (off < data.length) {
     try {

@@ -217,6 +217,12 @@ function classify(trace: string): Map<string, Calls> {
   return m;
 }
 
+/** The raw trace, kept beside the report (test-results/budget-strace-CMD.txt). */
+function keepTrace(cmd: string, file: string): void {
+  mkdirSync(join(ROOT, "test-results"), { recursive: true });
+  copyFileSync(file, join(ROOT, `test-results/budget-strace-${cmd}.txt`));
+}
+
 // ------------------------------------------------------------------------------------------------
 // 3. CPU profile buckets
 
@@ -319,12 +325,14 @@ function main(): void {
     const vtrace = join(work, "strace-VERSION");
     spawnSync("strace", ["-f", "-T", "-yy", "-o", vtrace, join(nh, "static")], { env: { ...PATH_ENV, CNI_COMMAND: "VERSION" }, input: "" });
     traces.set("VERSION", classify(readFileSync(vtrace, "utf8")));
+    keepTrace("VERSION", vtrace);
     cycle(nh, (cmd, argv, env, stdin) => {
       const file = join(work, `strace-${cmd}`);
       const r = spawnSync("strace", ["-f", "-T", "-yy", "-o", file, ...argv], { env, input: readFileSync(stdin) });
       writeFileSync(join(work, "out"), r.stdout);
       if (r.status !== 0) throw new Error(`${cmd} under strace failed: ${r.stdout}${r.stderr}`);
       traces.set(cmd, classify(readFileSync(file, "utf8")));
+      keepTrace(cmd, file);
     });
     const kinds = [...new Set([...traces.values()].flatMap((m) => [...m.keys()]))].sort();
     const cmds = ["VERSION", "ADD", "CHECK", "DEL"];
