@@ -1,6 +1,6 @@
 // Start-up budget (issue 10): where the milliseconds of `static` VERSION and of a macvlan+static
 // ADD / CHECK / DEL go. `npm run budget` (builds first); NEXTHOP_BUDGET_N=runs per measurement
-// (default 30). Root, the host's netns for the master link (as test/bench/bench.ts), a throw-away
+// (default 30); NEXTHOP_BUDGET_EXE=another executable to measure. Root, the host's netns for the master link (as test/bench/bench.ts), a throw-away
 // sink netns and one fresh pod netns per cycle, all removed at the end. Writes
 // test-results/budget.md. Three views, each printed as a table:
 //
@@ -19,7 +19,8 @@ import { join } from "node:path";
 import { COMPILE_FLAGS } from "../../build.ts";
 
 const ROOT = join(import.meta.dir, "../..");
-const DIST = join(ROOT, "dist/nexthop");
+// NEXTHOP_BUDGET_EXE: another build to measure (e.g. an older commit's), instead of dist/nexthop
+const DIST = process.env.NEXTHOP_BUDGET_EXE ?? join(ROOT, "dist/nexthop");
 const N = Math.max(3, Number(process.env.NEXTHOP_BUDGET_N ?? 30));
 const TAG = `nhbud${process.pid % 100000}`;
 const PARENT = `${TAG}m`;
@@ -362,7 +363,7 @@ function main(): void {
     say("\nThe profiler samples only while JavaScript runs; the runtime's own start-up before the entry point (the floor) is outside it.");
     say(`\n(${Math.round((Date.now() - started) / 1000)} s)`);
     mkdirSync(join(ROOT, "test-results"), { recursive: true });
-    writeFileSync(join(ROOT, "test-results/budget.md"), out.join("\n") + "\n");
+    writeFileSync(join(ROOT, process.env.NEXTHOP_BUDGET_EXE ? "test-results/budget-other.md" : "test-results/budget.md"), out.join("\n") + "\n");
   } finally {
     cleanup();
   }
