@@ -37,6 +37,7 @@ import { routesThrough } from "../../src/netlink/route";
 import { planMoves } from "../../src/net/move";
 
 import { benchFailover, failoverTable, FAILOVER_WINDOWS } from "./failover";
+import { COMPILE_FLAGS } from "../../build.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const DIST = join(ROOT, "dist/nexthop");
@@ -276,8 +277,7 @@ async function benchCold(): Promise<void> {
   const bunFloor: Timed[] = [];
   try {
     writeFileSync(join(work, "empty.ts"), "export {};\n");
-    sh([process.execPath, "build", join(work, "empty.ts"), "--compile", "--minify", "--sourcemap", "--bytecode", "--format=esm",
-      "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", "--outfile", join(work, "empty")]);
+    sh([process.execPath, "build", join(work, "empty.ts"), ...COMPILE_FLAGS, "--outfile", join(work, "empty")]);
     for (let i = 0; i < 3; i++) timed({ argv: [join(work, "empty")], env: baseEnv(), stdin: conf });
     for (let i = 0; i < 20; i++) bunFloor.push(timed({ argv: [join(work, "empty")], env: baseEnv(), stdin: conf }));
   } catch (e) {

@@ -1,7 +1,7 @@
 // Start-up budget (issue 10): where the milliseconds of `static` VERSION and of a macvlan+static
 // ADD / CHECK / DEL go. `npm run budget` (builds first); NEXTHOP_BUDGET_N=runs per measurement
-// (default 30); NEXTHOP_BUDGET_EXE=another executable to measure. Root, the host's netns for the master link (as test/bench/bench.ts), a throw-away
-// sink netns and one fresh pod netns per cycle, all removed at the end. Writes
+// (default 30); NEXTHOP_BUDGET_EXE=another executable to measure. Root, the host's netns for the
+// master link (as test/bench/bench.ts), a throw-away sink netns and one fresh pod netns per cycle, all removed at the end. Writes
 // test-results/budget.md. Three views, each printed as a table:
 //
 //  1. Whole-process wall and CPU time (test/bench/timer.c, fork to wait4) of small executables
