@@ -37,7 +37,8 @@ export const COMPILE_FLAGS = [
   // CHECK 122.2 → 96.3 ms, peak RSS of ADD 50.1 → 46.9 MiB; VERSION unchanged. 64 and 1000 gave
   // the same CPU and 1 MiB less, but were not checked against large-table dumps, so 8.
   // Measured and not kept: --bytecode-depth=1/2 (ADD CPU +11 % / ±0, VERSION within noise),
-  // --bytecode-order (see the README).
+  // --bytecode-order (no order file from the two-module executable's ADD: README "Start-up
+  // budget"). All on a 2-vCPU machine shared with other jobs: CPU figures, not wall.
   "--compile-jit-policy=8",
 ];
 
