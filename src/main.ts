@@ -1,23 +1,10 @@
 // nexthop: one executable, installed under the plugin names (multi-call). The plugin is chosen by
 // the name the binary was invoked as (process.argv0; with links process.argv holds a /$bunfs
 // path, see docs/bun.md §5). Under any other name it is a small CLI: install, --version, --help.
-import {
-  closeSync,
-  fchmodSync,
-  fsyncSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readlinkSync,
-  readSync,
-  realpathSync,
-  renameSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeSync,
-} from "node:fs";
-import { basename, join, resolve } from "node:path";
+// node:fs and node:path are loaded by `install` only: VERSION and the plugins' protocol errors do
+// not pay for them (README "Start-up budget").
+const fs = (): typeof import("node:fs") => require("node:fs");
+const nodePath = (): typeof import("node:path") => require("node:path");
 import { CniError, ErrCode } from "./cni/errors.ts";
 import { goMarshal } from "./cni/go/marshal.ts";
 import { goQuote } from "./cni/go/quote.ts";
@@ -26,6 +13,7 @@ import type { Plugin } from "./cni/types.ts";
 import { ALL_VERSIONS } from "./cni/version.ts";
 import { ownPlugin, PLUGIN_NAMES, registeredPlugins } from "./plugins/index.ts";
 import { neutraliseRuntimeEnvironment } from "./guard.ts";
+import { invokedName } from "./plugins/names.ts";
 
 const BINARY_NAME = "nexthop";
 
@@ -58,39 +46,39 @@ const EXECUTABLE_MARK = "nexthop-multi-call-executable";
 
 /** Whether two regular files have the same contents (size first, then bytes). */
 function sameContents(a: string, b: string): boolean {
-  const sa = statSync(a);
-  const sb = statSync(b);
+  const sa = fs().statSync(a);
+  const sb = fs().statSync(b);
   if (sa.size !== sb.size) return false;
   if (sa.dev === sb.dev && sa.ino === sb.ino) return true;
-  const fa = openSync(a, "r");
-  const fb = openSync(b, "r");
+  const fa = fs().openSync(a, "r");
+  const fb = fs().openSync(b, "r");
   try {
     const ba = Buffer.allocUnsafe(1 << 20);
     const bb = Buffer.allocUnsafe(1 << 20);
     for (;;) {
-      const na = readSync(fa, ba, 0, ba.length, null);
-      const nb = readSync(fb, bb, 0, bb.length, null);
+      const na = fs().readSync(fa, ba, 0, ba.length, null);
+      const nb = fs().readSync(fb, bb, 0, bb.length, null);
       if (na !== nb) return false;
       if (na === 0) return true;
       if (ba.compare(bb, 0, nb, 0, na) !== 0) return false;
     }
   } finally {
-    closeSync(fa);
-    closeSync(fb);
+    fs().closeSync(fa);
+    fs().closeSync(fb);
   }
 }
 
 /** Whether the ELF file at `path` carries EXECUTABLE_MARK (read in overlapping 1 MiB chunks). */
 function isNexthopExecutable(path: string): boolean {
-  const fd = openSync(path, "r");
+  const fd = fs().openSync(path, "r");
   try {
     const head = Buffer.alloc(4);
-    if (readSync(fd, head, 0, 4, 0) !== 4 || head.toString("latin1") !== "\x7fELF") return false;
+    if (fs().readSync(fd, head, 0, 4, 0) !== 4 || head.toString("latin1") !== "\x7fELF") return false;
     const mark = Buffer.from(EXECUTABLE_MARK);
     const buf = Buffer.allocUnsafe((1 << 20) + mark.length);
     let kept = 0;
     for (;;) {
-      const n = readSync(fd, buf, kept, buf.length - kept, null);
+      const n = fs().readSync(fd, buf, kept, buf.length - kept, null);
       if (n === 0) return false;
       const len = kept + n;
       if (buf.subarray(0, len).includes(mark)) return true;
@@ -98,7 +86,7 @@ function isNexthopExecutable(path: string): boolean {
       buf.copyWithin(0, len - kept, len);
     }
   } finally {
-    closeSync(fd);
+    fs().closeSync(fd);
   }
 }
 
@@ -108,7 +96,7 @@ type Existing = "absent" | "ours" | "nexthop" | "foreign";
 function classifyBinary(path: string, self: string): Existing {
   if (!lstatExists(path)) return "absent";
   try {
-    if (!statSync(path).isFile()) return "foreign";
+    if (!fs().statSync(path).isFile()) return "foreign";
     if (sameContents(path, self)) return "ours";
     return isNexthopExecutable(path) ? "nexthop" : "foreign";
   } catch {
@@ -122,12 +110,12 @@ function classifyBinary(path: string, self: string): Existing {
  */
 function classifyPluginName(path: string, installed: string, self: string): Existing | "link" {
   if (!lstatExists(path)) return "absent";
-  const st = lstatSync(path);
+  const st = fs().lstatSync(path);
   if (st.isSymbolicLink()) {
-    if (readlinkSync(path) === BINARY_NAME) return "link";
+    if (fs().readlinkSync(path) === BINARY_NAME) return "link";
     try {
-      const target = realpathSync(path);
-      if (target === realpathSync(installed) || target === realpathSync(self)) return "ours";
+      const target = fs().realpathSync(path);
+      if (target === fs().realpathSync(installed) || target === fs().realpathSync(self)) return "ours";
     } catch {
       // dangling
     }
@@ -138,7 +126,7 @@ function classifyPluginName(path: string, installed: string, self: string): Exis
 
 function lstatExists(path: string): boolean {
   try {
-    lstatSync(path);
+    fs().lstatSync(path);
     return true;
   } catch {
     return false;
@@ -159,7 +147,7 @@ class InstallError extends Error {}
 function removeLeftover(path: string): void {
   if (!lstatExists(path)) return;
   try {
-    rmSync(path, { force: true });
+    fs().rmSync(path, { force: true });
   } catch {
     // a failure to clean up is reported by the failing step already
   }
@@ -176,33 +164,33 @@ function fsStep<T>(what: string, fn: () => T): T {
 
 /** Copies `from` to the new file `to` (mode 0755) and flushes it to disk before it is renamed. */
 function writeCopy(from: string, to: string): void {
-  const src = openSync(from, "r");
+  const src = fs().openSync(from, "r");
   try {
     // O_EXCL: never write through a file (or symlink) someone else put at the temporary name
-    const dst = openSync(to, "wx", 0o755);
+    const dst = fs().openSync(to, "wx", 0o755);
     try {
       const buf = Buffer.allocUnsafe(1 << 20);
       for (;;) {
-        const n = readSync(src, buf, 0, buf.length, null);
+        const n = fs().readSync(src, buf, 0, buf.length, null);
         if (n === 0) break;
-        for (let off = 0; off < n; ) off += writeSync(dst, buf, off, n - off);
+        for (let off = 0; off < n; ) off += fs().writeSync(dst, buf, off, n - off);
       }
-      fchmodSync(dst, 0o755); // whatever the umask
-      fsyncSync(dst);
+      fs().fchmodSync(dst, 0o755); // whatever the umask
+      fs().fsyncSync(dst);
     } finally {
-      closeSync(dst);
+      fs().closeSync(dst);
     }
   } finally {
-    closeSync(src);
+    fs().closeSync(src);
   }
 }
 
 function fsyncDir(dir: string): void {
-  const fd = openSync(dir, "r");
+  const fd = fs().openSync(dir, "r");
   try {
-    fsyncSync(fd);
+    fs().fsyncSync(fd);
   } finally {
-    closeSync(fd);
+    fs().closeSync(fd);
   }
 }
 
@@ -228,10 +216,10 @@ function fsyncDir(dir: string): void {
  * file that is not nexthop (e.g. the upstream Go `static`) unless `force`.
  */
 export function install(opts: InstallOptions): string[] {
-  const dir = resolve(opts.dir);
+  const dir = nodePath().resolve(opts.dir);
   let st;
   try {
-    st = statSync(dir);
+    st = fs().statSync(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") {
       throw new InstallError(`${dir} does not exist: create it, or mount the node's CNI plugin directory there`);
@@ -239,11 +227,11 @@ export function install(opts: InstallOptions): string[] {
     throw new InstallError(`cannot use ${dir}: ${fsReason(err)}`);
   }
   if (!st.isDirectory()) throw new InstallError(`${dir} is not a directory`);
-  const target = join(dir, BINARY_NAME);
+  const target = nodePath().join(dir, BINARY_NAME);
   const log: string[] = [];
 
   const binaryState = classifyBinary(target, opts.self);
-  const names = PLUGIN_NAMES.map((n) => ({ name: n, path: join(dir, n), state: classifyPluginName(join(dir, n), target, opts.self) }));
+  const names = PLUGIN_NAMES.map((n) => ({ name: n, path: nodePath().join(dir, n), state: classifyPluginName(nodePath().join(dir, n), target, opts.self) }));
   const foreign = [...(binaryState === "foreign" ? [target] : []), ...names.filter((n) => n.state === "foreign").map((n) => n.path)];
   if (foreign.length > 0 && !opts.force) {
     throw new InstallError(
@@ -251,7 +239,7 @@ export function install(opts: InstallOptions): string[] {
     );
   }
 
-  const tmp = (name: string) => join(dir, `.${name}.nexthop-${process.pid}.tmp`);
+  const tmp = (name: string) => nodePath().join(dir, `.${name}.nexthop-${process.pid}.tmp`);
   if (binaryState === "ours") {
     log.push(`unchanged ${target}`);
   } else {
@@ -260,7 +248,7 @@ export function install(opts: InstallOptions): string[] {
       // left by an install that died at this point with the same pid (in a container: always 1)
       removeLeftover(t);
       fsStep(`cannot write ${t}`, () => writeCopy(opts.self, t));
-      fsStep(`cannot rename ${t} to ${target}`, () => renameSync(t, target));
+      fsStep(`cannot rename ${t} to ${target}`, () => fs().renameSync(t, target));
     } finally {
       removeLeftover(t);
     }
@@ -275,8 +263,8 @@ export function install(opts: InstallOptions): string[] {
     const t = tmp(n.name);
     try {
       removeLeftover(t);
-      fsStep(`cannot create ${t}`, () => symlinkSync(BINARY_NAME, t));
-      fsStep(`cannot rename ${t} to ${n.path}`, () => renameSync(t, n.path));
+      fsStep(`cannot create ${t}`, () => fs().symlinkSync(BINARY_NAME, t));
+      fsStep(`cannot rename ${t} to ${n.path}`, () => fs().renameSync(t, n.path));
     } finally {
       removeLeftover(t);
     }
@@ -347,15 +335,19 @@ export function cli(argv: string[], env: Readonly<Record<string, string | undefi
   return { stdout: "", stderr: `nexthop: unknown command ${goQuote(cmd)}\n${HELP}`, exitCode: 2 };
 }
 
-function main(): void {
-  const foreign = neutraliseRuntimeEnvironment();
+/**
+ * The process: the environment check, then the plugin named by argv[0], or the CLI. `checked` is
+ * the check's answer when the entry (src/entry.ts) has run it already (it must run once only).
+ */
+export function main(checked?: { foreign: string | undefined }): void {
+  const foreign = checked ? checked.foreign : neutraliseRuntimeEnvironment();
   if (foreign !== undefined) {
     // execve failed: better no command than one the environment changed.
     const e = new CniError(ErrCode.Internal, `refusing to run with Bun runtime variables in the environment (${foreign}): re-executing without them failed`);
     writeAll(1, goMarshal(e.toJSON(), "    "));
     process.exit(1);
   }
-  const invoked = basename(process.argv0);
+  const invoked = invokedName(process.argv0);
   if ((PLUGIN_NAMES as readonly string[]).includes(invoked)) {
     runPluginProcess(ownPlugin(invoked) ?? unavailablePlugin(invoked));
   }

@@ -8,8 +8,6 @@
 // CNI_PATH and executed like upstream does: same environment with CNI_COMMAND overridden, the
 // whole config on stdin, retried while the file is busy, its stderr forwarded, its error object
 // kept with its code.
-import { statSync } from "node:fs";
-import { join } from "node:path";
 import { CniError, ErrCode } from "./errors.ts";
 import { goField, GoJSONError, goKind, isObject, parseGoJSON } from "./go/json.ts";
 import { byteOrder } from "./go/marshal.ts";
@@ -104,6 +102,9 @@ export function findInPath(plugin: string, paths: readonly string[]): string {
   if (plugin === "") throw new CniError(ErrCode.Internal, "no plugin name provided");
   if (plugin.includes("/")) throw new CniError(ErrCode.Internal, `invalid plugin name: ${plugin}`);
   if (paths.length === 0) throw new CniError(ErrCode.Internal, "no paths provided");
+  // loaded here, not at the top: VERSION never looks for a delegate (README "Start-up budget")
+  const { join } = require("node:path") as typeof import("node:path");
+  const { statSync } = require("node:fs") as typeof import("node:fs");
   for (const dir of paths) {
     const full = join(dir, plugin);
     try {

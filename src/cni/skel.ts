@@ -6,7 +6,6 @@
 // runPlugin() is pure with respect to its inputs (env, stdin) and returns what the process would
 // write, so tests drive it in-process; runPluginProcess() is the real entry (main.ts). Everything
 // is synchronous (docs/bun.md §2): stdin is read with readSync, never a stream.
-import { readSync, statSync, writeSync } from "node:fs";
 import { CniError, ErrCode } from "./errors.ts";
 import { goField, GoJSONError, goKind, isObject, parseGoJSON } from "./go/json.ts";
 import { goMarshal } from "./go/marshal.ts";
@@ -15,6 +14,9 @@ import type { CmdArgs, Plugin } from "./types.ts";
 import { formatResult } from "./print.ts";
 import { CURRENT_VERSION, configVersion, greaterThanOrEqualTo } from "./version.ts";
 import pkg from "../../package.json" with { type: "json" };
+
+/** node:fs, loaded on first use (README "Start-up budget"). */
+const fs = (): typeof import("node:fs") => require("node:fs");
 
 export const NEXTHOP_VERSION: string = pkg.version;
 
@@ -189,16 +191,16 @@ function gateSince(plugin: Plugin, cmd: string, version: string, since: string):
 function isOwnNetns(netnsPath: string): boolean {
   let target;
   try {
-    target = statSync(netnsPath, { bigint: true });
+    target = fs().statSync(netnsPath, { bigint: true });
   } catch {
     return false;
   }
   let self;
   try {
-    self = statSync("/proc/thread-self/ns/net", { bigint: true });
+    self = fs().statSync("/proc/thread-self/ns/net", { bigint: true });
   } catch {
     try {
-      self = statSync("/proc/self/ns/net", { bigint: true });
+      self = fs().statSync("/proc/self/ns/net", { bigint: true });
     } catch {
       throw new CniError(ErrCode.InvalidNetNS, "get plugin's netns failed");
     }
@@ -331,6 +333,7 @@ export function runPlugin(plugin: Plugin, env: Env, stdin: StdinSource, opts?: R
 
 /** Reads fd 0 synchronously, stopping once more than `limit` bytes have arrived. */
 export function readStdin(limit = MAX_STDIN_BYTES): Uint8Array {
+  const { readSync } = fs();
   const chunks: Uint8Array[] = [];
   const buf = Buffer.allocUnsafe(64 * 1024);
   let total = 0;
@@ -357,6 +360,7 @@ export function readStdin(limit = MAX_STDIN_BYTES): Uint8Array {
 /** Writes all of `text` to a file descriptor, synchronously. */
 export function writeAll(fd: number, text: string | Uint8Array): void {
   const data = typeof text === "string" ? Buffer.from(text, "utf8") : text;
+  const { writeSync } = fs();
   let off = 0;
   while (off < data.length) {
     try {

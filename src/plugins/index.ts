@@ -7,11 +7,10 @@
 // The registry (src/plugins/registry.ts) is what delegation (macvlan -> static) consults too, so
 // it finds the same stand-ins.
 import type { CmdArgs, Plugin } from "../cni/types.ts";
-import { ALL_VERSIONS, versionsStartingFrom } from "../cni/version.ts";
+import { PLUGIN_NAMES, supportedVersionsOf } from "./names.ts";
 import { registerPlugin } from "./registry.ts";
 
-/** The names nexthop installs and answers to (argv[0] of the multi-call binary). */
-export const PLUGIN_NAMES = ["static", "macvlan", "ipvlan", "vrf"] as const;
+export { PLUGIN_NAMES };
 
 function lazyPlugin(name: string, supportedVersions: readonly string[], load: () => Plugin): Plugin {
   let plugin: Plugin | undefined;
@@ -27,9 +26,9 @@ function lazyPlugin(name: string, supportedVersions: readonly string[], load: ()
   };
 }
 
-registerPlugin(lazyPlugin("static", ALL_VERSIONS, () => require("./static.ts").default));
-registerPlugin(lazyPlugin("macvlan", ALL_VERSIONS, () => require("./macvlan.ts").default));
-registerPlugin(lazyPlugin("ipvlan", ALL_VERSIONS, () => require("./ipvlan.ts").default));
-registerPlugin(lazyPlugin("vrf", versionsStartingFrom("0.3.1"), () => require("./vrf.ts").default));
+registerPlugin(lazyPlugin("static", supportedVersionsOf("static")!, () => require("./static.ts").default));
+registerPlugin(lazyPlugin("macvlan", supportedVersionsOf("macvlan")!, () => require("./macvlan.ts").default));
+registerPlugin(lazyPlugin("ipvlan", supportedVersionsOf("ipvlan")!, () => require("./ipvlan.ts").default));
+registerPlugin(lazyPlugin("vrf", supportedVersionsOf("vrf")!, () => require("./vrf.ts").default));
 
 export { ownPlugin, registerPlugin, registeredPlugins } from "./registry.ts";

@@ -1,0 +1,38 @@
+// The executable's entry point (build.ts). It runs the environment check (src/guard.ts) and then
+// answers VERSION under a plugin name itself; everything else is src/main.ts, a module of its own
+// inside the executable (built as a second entry point) that is loaded only then. VERSION so never
+// loads the plugins, the protocol driver or the CLI: their code is not even in the module Bun
+// loads first, and the mere presence of code in that module costs start-up time (README
+// "Start-up budget").
+//
+// The answer is the one src/cni/skel.ts gives (test/cni/entry.test.ts compares them): VERSION
+// needs no other variable and never reads stdin, so it depends on the plugin's versions alone.
+import { goMarshal } from "./cni/go/marshal.ts";
+import { CURRENT_VERSION } from "./cni/version.ts";
+import { neutraliseRuntimeEnvironment, writeOut } from "./guard.ts";
+import { invokedName, supportedVersionsOf } from "./plugins/names.ts";
+
+/** The output of VERSION under `name`, or undefined when this is not a plugin's VERSION. */
+export function fastVersion(name: string, command: string | undefined): string | undefined {
+  const versions = supportedVersionsOf(name);
+  if (!versions || command !== "VERSION") return undefined;
+  return goMarshal({ cniVersion: CURRENT_VERSION, supportedVersions: versions }) + "\n";
+}
+
+// The module name as the executable holds it; a constant, not a literal, so the bundler leaves
+// main.ts out of this module.
+const MAIN = "./main.js";
+
+function start(): void {
+  const foreign = neutraliseRuntimeEnvironment();
+  if (foreign === undefined) {
+    const out = fastVersion(invokedName(process.argv0), process.env.CNI_COMMAND);
+    if (out !== undefined) {
+      writeOut(1, out);
+      process.exit(0);
+    }
+  }
+  (require(MAIN) as typeof import("./main.ts")).main({ foreign });
+}
+
+if (import.meta.main) start();
