@@ -9,13 +9,7 @@ import { ADDR_ROW, AD_FAMILY, AD_PRESENT, ST_ADDR_BASE, STATUS_MALFORMED, STATUS
 import { NLMSG_HDRLEN, IFADDRMSG_LEN } from "./kernel";
 import { wfail, putZero, msgBegin, msgEnd } from "./attr";
 import { commitRow, openRow } from "./tables";
-import { buildIndex, emitAttrs, HOOK_FOREIGN, indexOf, ADDR_INDEX, parseAttrs } from "./walk";
-
-function noHook(row: usize, t: u32, d: usize, dl: usize, family: u32): i32 {
-  return HOOK_FOREIGN; // ADDR_ATTRS has no AK_SPECIAL line
-}
-
-function noEmitHook(row: usize, t: u32, family: u32, present: u32): void {}
+import { buildIndex, emitAttrs, indexOf, ADDR_INDEX, parseAttrs } from "./walk";
 
 
 export function initAddrIndex(): void {
@@ -29,7 +23,7 @@ export function parseAddr(msg: usize, mlen: usize): i32 {
   if (row == 0) return STATUS_NO_MEMORY;
   memory.copy(row + AD_FAMILY, msg + NLMSG_HDRLEN, IFADDRMSG_LEN); // family prefixlen flags scope index
   const family = <u32>load<u8>(msg + NLMSG_HDRLEN);
-  const r = parseAttrs(row, msg + NLMSG_HDRLEN + IFADDRMSG_LEN, msg + mlen, family, indexOf(ADDR_INDEX), AD_PRESENT, 0, noHook);
+  const r = parseAttrs(row, msg + NLMSG_HDRLEN + IFADDRMSG_LEN, msg + mlen, family, ADDR_INDEX, AD_PRESENT, 0);
   if (r != 0) return r;
   commitRow(ST_ADDR_BASE);
   return 0;
@@ -40,6 +34,6 @@ export function emitAddr(row: usize): void {
   const h = putZero(IFADDRMSG_LEN);
   if (wfail) return;
   memory.copy(h, row + AD_FAMILY, IFADDRMSG_LEN);
-  emitAttrs(row, <u32>load<u8>(row + AD_FAMILY), load<u32>(row + AD_PRESENT), ADDR_ATTRS, noEmitHook);
+  emitAttrs(row, <u32>load<u8>(row + AD_FAMILY), load<u32>(row + AD_PRESENT), ADDR_ATTRS, ADDR_INDEX);
   msgEnd(m);
 }

@@ -102,7 +102,7 @@ function parseLinkInfo(row: usize, d: usize, dl: usize): bool {
   return true;
 }
 
-function parseSpecial(row: usize, t: u32, d: usize, dl: usize, family: u32): i32 {
+export function parseLinkSpecial(row: usize, t: u32, d: usize, dl: usize, family: u32): i32 {
   return parseLinkInfo(row, d, dl) ? 0 : STATUS_MALFORMED; // IFLA_LINKINFO, the only AK_SPECIAL line
 }
 
@@ -122,7 +122,7 @@ export function parseLink(msg: usize, mlen: usize): i32 {
   store<i32>(row + LN_INDEX, load<i32>(h, 4));
   store<u32>(row + LN_FLAGS, load<u32>(h, 8));
   store<u32>(row + LN_CHANGE, load<u32>(h, 12));
-  const r = parseAttrs(row, h + IFINFOMSG_LEN, msg + mlen, <u32>load<u8>(h), indexOf(LINK_INDEX), LN_PRESENT, 0, parseSpecial);
+  const r = parseAttrs(row, h + IFINFOMSG_LEN, msg + mlen, <u32>load<u8>(h), LINK_INDEX, LN_PRESENT, 0);
   if (r != 0) return r;
   commitRow(ST_LINK_BASE);
   return 0;
@@ -151,7 +151,7 @@ function emitLinkInfo(row: usize, present: u32): void {
   nestEnd(li);
 }
 
-function emitSpecial(row: usize, t: u32, family: u32, present: u32): void {
+export function emitLinkSpecial(row: usize, t: u32, family: u32, present: u32): void {
   emitLinkInfo(row, present); // IFLA_LINKINFO
 }
 
@@ -164,6 +164,6 @@ export function emitLink(row: usize): void {
   store<i32>(h, load<i32>(row + LN_INDEX), 4);
   store<u32>(h, load<u32>(row + LN_FLAGS), 8);
   store<u32>(h, load<u32>(row + LN_CHANGE), 12);
-  emitAttrs(row, <u32>load<u8>(row + LN_FAMILY), load<u32>(row + LN_PRESENT), LINK_ATTRS, emitSpecial);
+  emitAttrs(row, <u32>load<u8>(row + LN_FAMILY), load<u32>(row + LN_PRESENT), LINK_ATTRS, LINK_INDEX);
   msgEnd(m);
 }

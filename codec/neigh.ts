@@ -11,13 +11,7 @@ import { NEIGH_ROW, ND_FAMILY, ND_PRESENT, ST_NEIGH_BASE, STATUS_MALFORMED, STAT
 import { NLMSG_HDRLEN, NDMSG_LEN } from "./kernel";
 import { wfail, putZero, msgBegin, msgEnd } from "./attr";
 import { commitRow, openRow } from "./tables";
-import { buildIndex, emitAttrs, HOOK_FOREIGN, indexOf, NEIGH_INDEX, parseAttrs } from "./walk";
-
-function noHook(row: usize, t: u32, d: usize, dl: usize, family: u32): i32 {
-  return HOOK_FOREIGN; // NEIGH_ATTRS has no AK_SPECIAL line
-}
-
-function noEmitHook(row: usize, t: u32, family: u32, present: u32): void {}
+import { buildIndex, emitAttrs, indexOf, NEIGH_INDEX, parseAttrs } from "./walk";
 
 
 export function initNeighIndex(): void {
@@ -31,7 +25,7 @@ export function parseNeigh(msg: usize, mlen: usize): i32 {
   if (row == 0) return STATUS_NO_MEMORY;
   memory.copy(row + ND_FAMILY, msg + NLMSG_HDRLEN, NDMSG_LEN); // family pad1 pad2 ifindex state flags type
   const family = <u32>load<u8>(msg + NLMSG_HDRLEN);
-  const r = parseAttrs(row, msg + NLMSG_HDRLEN + NDMSG_LEN, msg + mlen, family, indexOf(NEIGH_INDEX), ND_PRESENT, 0, noHook);
+  const r = parseAttrs(row, msg + NLMSG_HDRLEN + NDMSG_LEN, msg + mlen, family, NEIGH_INDEX, ND_PRESENT, 0);
   if (r != 0) return r;
   commitRow(ST_NEIGH_BASE);
   return 0;
@@ -42,6 +36,6 @@ export function emitNeigh(row: usize): void {
   const h = putZero(NDMSG_LEN);
   if (wfail) return;
   memory.copy(h, row + ND_FAMILY, NDMSG_LEN);
-  emitAttrs(row, <u32>load<u8>(row + ND_FAMILY), load<u32>(row + ND_PRESENT), NEIGH_ATTRS, noEmitHook);
+  emitAttrs(row, <u32>load<u8>(row + ND_FAMILY), load<u32>(row + ND_PRESENT), NEIGH_ATTRS, NEIGH_INDEX);
   msgEnd(m);
 }

@@ -125,7 +125,7 @@ function parseMetrics(row: usize, d: usize, dl: usize): bool {
 
 // RTA_VIA, RTA_METRICS and RTA_MULTIPATH (the AK_SPECIAL lines of ROUTE_ATTRS).
 let nhUsed: i32 = 0;
-function parseSpecial(row: usize, t: u32, d: usize, dl: usize, family: u32): i32 {
+export function parseRouteSpecial(row: usize, t: u32, d: usize, dl: usize, family: u32): i32 {
   const inet = family == AF_INET || family == AF_INET6;
   if (t == RTA_METRICS) {
     if (!parseMetrics(row, d, dl)) return STATUS_MALFORMED;
@@ -164,7 +164,7 @@ export function parseRoute(msg: usize, mlen: usize): i32 {
   const nhStart = stateWord(ST_NH_COUNT);
   store<u32>(row + RT_NH_START, nhStart);
   nhUsed = 0;
-  const r = parseAttrs(row, msg + NLMSG_HDRLEN + RTMSG_LEN, msg + mlen, family, indexOf(ROUTE_INDEX), RT_PRESENT, RT_HAS_FOREIGN, parseSpecial);
+  const r = parseAttrs(row, msg + NLMSG_HDRLEN + RTMSG_LEN, msg + mlen, family, ROUTE_INDEX, RT_PRESENT, RT_HAS_FOREIGN);
   if (r != 0) return r;
   store<u32>(row + RT_NH_COUNT, <u32>nhUsed);
   setStateWord(ST_NH_COUNT, nhStart + <u32>nhUsed);
@@ -213,7 +213,7 @@ function emitMultipath(row: usize, nhTable: usize): void {
   nestEnd(mp);
 }
 
-function emitSpecial(row: usize, t: u32, family: u32, present: u32): void {
+export function emitRouteSpecial(row: usize, t: u32, family: u32, present: u32): void {
   if (t == RTA_METRICS) emitMetrics(row);
   else if (t == RTA_VIA) {
     const vf = <u32>load<u8>(row + RT_VIA_FAMILY);
@@ -232,6 +232,6 @@ export function emitRoute(row: usize, nhTable: usize): void {
   memory.copy(h, row + RT_FAMILY, 8);
   store<u32>(h, load<u32>(row + RT_FLAGS), 8);
   emitNhTable = nhTable;
-  emitAttrs(row, <u32>load<u8>(row + RT_FAMILY), load<u32>(row + RT_PRESENT), ROUTE_ATTRS, emitSpecial);
+  emitAttrs(row, <u32>load<u8>(row + RT_FAMILY), load<u32>(row + RT_PRESENT), ROUTE_ATTRS, ROUTE_INDEX);
   msgEnd(m);
 }

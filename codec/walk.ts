@@ -5,21 +5,33 @@
 // type below ATTR_INDEX_TYPES: kind | offset << 8 | size << 16, and the presence bit), checks its
 // length for the kind and copies it into the row. Emitting walks the table in order and writes
 // every attribute whose presence bit is set. AK_SPECIAL lines go to the family's hand-written
-// hooks (nests, RTA_VIA, RTA_METRICS).
+// hooks (nests, RTA_VIA, RTA_METRICS), called directly by family (a function value would be an
+// indirect call through memory on every such attribute).
 import {
   ATTR_WORDS, ATTR_INDEX_TYPES, AK_INT, AK_SINT, AK_BYTES, AK_ADDR, AK_STR, AK_LLADDR, AK_SPECIAL,
   AK_KIND_MASK, AK_ONLY_INET6, AK_NOT_INET6, STATUS_MALFORMED,
 } from "./layout";
 import { AF_INET, AF_INET6, MAX_ADDR_LEN } from "./kernel";
 import { align4, attrLen, attrType, copyStr, attrBytes, attrStr } from "./attr";
+import { parseRouteSpecial, emitRouteSpecial } from "./route";
+import { parseLinkSpecial, emitLinkSpecial } from "./link";
 
 // What a parse hook returns besides 0 (kept), STATUS_MALFORMED and STATUS_NO_MEMORY.
 export const HOOK_FOREIGN: i32 = 1; // not kept: the row's foreign bit is set
 
-// (row, type, payload, payload length, message family) -> 0, HOOK_FOREIGN, or a STATUS_* < 0
-export type ParseHook = (row: usize, t: u32, d: usize, dl: usize, family: u32) => i32;
-// (row, type, row family, presence bits); checks nothing: the emitter already saw the bit
-export type EmitHook = (row: usize, t: u32, family: u32, present: u32) => void;
+// The hooks: parse (row, type, payload, payload length, message family) -> 0, HOOK_FOREIGN or a
+// STATUS_* < 0, setting their own presence bits; emit (row, type, row family, presence bits),
+// called once the emitter saw the line's bit.
+@inline function parseHook(which: i32, row: usize, t: u32, d: usize, dl: usize, family: u32): i32 {
+  if (which == ROUTE_INDEX) return parseRouteSpecial(row, t, d, dl, family);
+  if (which == LINK_INDEX) return parseLinkSpecial(row, t, d, dl, family);
+  return HOOK_FOREIGN; // ADDR_ATTRS and NEIGH_ATTRS have no AK_SPECIAL line
+}
+
+function emitHook(which: i32, row: usize, t: u32, family: u32, present: u32): void {
+  if (which == ROUTE_INDEX) emitRouteSpecial(row, t, family, present);
+  else if (which == LINK_INDEX) emitLinkSpecial(row, t, family, present);
+}
 
 const INDEX_BYTES: usize = <usize>ATTR_INDEX_TYPES * 8;
 
@@ -50,12 +62,13 @@ const indexes = memory.data(<i32>INDEX_BYTES * 4, 8);
   return indexes + <usize>which * INDEX_BYTES;
 }
 
-// Walks the attributes in [a, end) of a message of `family` into `row`. Attributes the index does
-// not know set `foreignBit` (0: ignored). Returns 0 or STATUS_MALFORMED / STATUS_NO_MEMORY (from
+// Walks the attributes in [a, end) of a message of `family` into `row`, with the index and hooks
+// of family `which` (ROUTE_INDEX ..). Attributes the index does not know set `foreignBit` (0: ignored). Returns 0 or STATUS_MALFORMED / STATUS_NO_MEMORY (from
 // a hook); the presence bits are or-ed into the word at row + presentOff.
 @inline export function parseAttrs(
-  row: usize, a: usize, end: usize, family: u32, index: usize, presentOff: usize, foreignBit: u32, hook: ParseHook,
+  row: usize, a: usize, end: usize, family: u32, which: i32, presentOff: usize, foreignBit: u32,
 ): i32 {
+  const index = indexOf(which);
   const inet = family == AF_INET || family == AF_INET6;
   const alen: usize = family == AF_INET6 ? 16 : 4;
   let present: u32 = 0;
@@ -95,7 +108,7 @@ const indexes = memory.data(<i32>INDEX_BYTES * 4, 8);
       memory.copy(slot, d, dl);
       store<u8>(row + size, <u8>dl);
     } else if (kind == AK_SPECIAL) {
-      const r = hook(row, t, d, dl, family);
+      const r = parseHook(which, row, t, d, dl, family);
       if (r < 0) return r;
       if (r == HOOK_FOREIGN) present |= foreignBit;
       continue; // the hook sets its own presence bits
@@ -110,7 +123,7 @@ const indexes = memory.data(<i32>INDEX_BYTES * 4, 8);
 }
 
 // Emits, in table order, every attribute of `row` whose presence bit is set in `present`.
-export function emitAttrs(row: usize, family: u32, present: u32, desc: Array<i32>, hook: EmitHook): void {
+export function emitAttrs(row: usize, family: u32, present: u32, desc: Array<i32>, which: i32): void {
   const v6 = family == AF_INET6;
   const alen: usize = v6 ? 16 : 4;
   const base = desc.dataStart;
@@ -128,7 +141,7 @@ export function emitAttrs(row: usize, family: u32, present: u32, desc: Array<i32
     if (kind == AK_ADDR) attrBytes(t, slot, alen);
     else if (kind == AK_STR) attrStr(t, slot);
     else if (kind == AK_LLADDR) attrBytes(t, slot, <usize>load<u8>(row + size));
-    else if (kind == AK_SPECIAL) hook(row, <u32>t, family, present);
+    else if (kind == AK_SPECIAL) emitHook(which, row, <u32>t, family, present);
     else attrBytes(t, slot, size);
   }
 }
