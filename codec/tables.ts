@@ -86,10 +86,14 @@ export function initRegions(): bool {
 
 // Makes room for `need` rows after the committed ones of the table whose (base, count, cap)
 // triple starts at `off`. Moves the table when it is full. False when memory is exhausted.
-export function ensureRows(off: usize, row: usize, need: usize): bool {
+@inline export function ensureRows(off: usize, row: usize, need: usize): bool {
+  // the check inline (once per row parsed), the move out of line
+  return <usize>stateWord(off + 8) - <usize>stateWord(off + 4) >= need || growRows(off, row, need);
+}
+
+function growRows(off: usize, row: usize, need: usize): bool {
   const count = <usize>stateWord(off + 4);
   const cap = <usize>stateWord(off + 8);
-  if (cap - count >= need) return true;
   let ncap = cap * 2;
   while (ncap - count < need) ncap *= 2;
   if (ncap > <usize>0x7fffffff / row) return false;
