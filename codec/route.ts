@@ -22,7 +22,7 @@ import {
   RTAX_ADVMSS, RTNH_LEN,
 } from "./kernel";
 import {
-  align4, attrLen, attrType, wp, wfail, putZero, msgBegin, msgEnd, attrU32, attrBytes, attrVia,
+  align4, attrLen, attrType, putAddrSlot, wp, wfail, putZero, msgBegin, msgEnd, attrU32, attrBytes, attrVia,
   nestBegin, nestEnd, emitFail,
 } from "./attr";
 import { commitRow, ensureRows, rowAt, openRow, stateWord, setStateWord } from "./tables";
@@ -67,7 +67,9 @@ function parseMultipath(d: usize, dl: usize, family: u32): i32 {
       return -1;
     }
     const nh = rowAt(ST_NH_BASE, NEXTHOP_ROW, <usize>stateWord(ST_NH_COUNT) + k);
-    memory.fill(nh, 0, NEXTHOP_ROW);
+    store<u64>(nh, 0); // NEXTHOP_ROW = 24 bytes
+    store<u64>(nh, 0, 8);
+    store<u64>(nh, 0, 16);
     store<u8>(nh + NH_FLAGS, load<u8>(q, 2));
     store<u8>(nh + NH_HOPS, load<u8>(q, 3));
     store<i32>(nh + NH_IFINDEX, load<i32>(q, 4));
@@ -83,8 +85,7 @@ function parseMultipath(d: usize, dl: usize, family: u32): i32 {
         if (adl != alen) return -1;
         store<u8>(nh + NH_GW_FAMILY, <u8>family);
         store<u8>(nh + NH_IS_VIA, 0);
-        memory.fill(nh + NH_GATEWAY, 0, 16);
-        memory.copy(nh + NH_GATEWAY, ad, adl);
+        putAddrSlot(nh + NH_GATEWAY, ad, adl);
       } else if (t == RTA_VIA) {
         if (!readVia(ad, adl, nh + NH_GW_FAMILY, nh + NH_GATEWAY)) return -1;
         store<u8>(nh + NH_IS_VIA, 1);

@@ -118,7 +118,8 @@ export function openRow(off: usize, row: usize, msg: usize): usize {
   if (!ensureRows(off, row, 1)) return 0;
   const r = rowAt(off, row, <usize>stateWord(off + 4));
   memory.fill(r, 0, row);
-  memory.copy(r, msg + 4, 12);
+  store<u64>(r, load<u64>(msg + 4)); // nlmsg_type, flags, seq (stores: a 12-byte memory.copy is a call out)
+  store<u32>(r, load<u32>(msg + 12), 8); // nlmsg_pid
   return r;
 }
 

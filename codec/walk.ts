@@ -12,7 +12,7 @@ import {
   AK_KIND_MASK, AK_ONLY_INET6, AK_NOT_INET6, STATUS_MALFORMED,
 } from "./layout";
 import { AF_INET, AF_INET6, MAX_ADDR_LEN } from "./kernel";
-import { align4, attrLen, attrType, copyStr, attrBytes, attrStr } from "./attr";
+import { align4, attrLen, attrType, copyStr, attrBytes, attrStr, putAddrSlot } from "./attr";
 import { parseRouteSpecial, emitRouteSpecial } from "./route";
 import { parseLinkSpecial, emitLinkSpecial } from "./link";
 
@@ -98,8 +98,7 @@ const indexes = memory.data(<i32>INDEX_BYTES * 4, 8);
         continue;
       }
       if (dl != alen) return STATUS_MALFORMED;
-      memory.fill(slot, 0, 16);
-      memory.copy(slot, d, alen);
+      putAddrSlot(slot, d, alen);
     } else if (kind == AK_STR) {
       if (!copyStr(slot, d, dl, 15)) return STATUS_MALFORMED;
     } else if (kind == AK_LLADDR) {
