@@ -3,7 +3,8 @@
 // datagrams are replayed through parse() of one or more builds of the codec, alternating, so two
 // builds are compared on the same bytes under the same load. Also checks that every build gives
 // the same row tables and re-emits the same bytes for every row (route, link, address and
-// neighbour dumps of that netns, IPv6 included). Root only (it creates and removes one netns).
+// neighbour dumps of that netns, IPv6 included), and times the live dump into each build against
+// bench.ts's raw receive loop, alternating. Root only (it creates and removes one netns).
 //
 //   bun test/bench/parse.ts [a.wasm b.wasm ...]      (default: build/codec.wasm)
 //   NEXTHOP_PARSE_N=30 rounds per build (default 20)
@@ -71,36 +72,53 @@ function buildTable(ns: string): void {
   }
 }
 
-/** One dump's datagrams, as received. */
-function capture(path: string, type: number, family: number): Uint8Array[] {
+/** A NETLINK_ROUTE socket in the netns, with the options NetlinkSocket.open sets. */
+function open(path: string): number {
   return withNetns(path, () => {
     const fd = check("socket", () => libc().socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+    const opt = (level: number, name: number, v: number) => check("setsockopt", () => libc().setsockopt(fd, level, name, new Int32Array([v]), 4));
+    opt(SOL_NETLINK, NETLINK_EXT_ACK, 1);
+    opt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1);
+    opt(SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20);
+    check("bind", () => libc().bind(fd, SA, 12));
+    return fd;
+  });
+}
+
+const SA = new Uint8Array(12);
+new DataView(SA.buffer).setUint16(0, AF_NETLINK, true);
+
+function request(fd: number, type: number, family: number): void {
+  const hdr = type === RTM_GETLINK ? 16 : type === RTM_GETADDR ? 8 : 12;
+  const req = new Uint8Array(16 + hdr);
+  const q = new DataView(req.buffer);
+  q.setUint32(0, req.length, true);
+  q.setUint16(4, type, true);
+  q.setUint16(6, 0x301, true);
+  q.setUint32(8, 1, true);
+  req[16] = family;
+  check("sendto", () => libc().sendto(fd, req, req.length, 0, SA, 12));
+}
+
+function recv(fd: number, buf: Uint8Array): number {
+  for (;;) {
+    const got = Number(libc().recvfrom(fd, buf, buf.length, 0, null, null));
+    if (got >= 0) return got;
+    if (errno() !== 4) throw new SyscallError("recvfrom", errno());
+  }
+}
+
+/** One dump's datagrams, as received. */
+function capture(path: string, type: number, family: number): Uint8Array[] {
+  {
+    const fd = open(path);
     try {
-      const opt = (level: number, name: number, v: number) => check("setsockopt", () => libc().setsockopt(fd, level, name, new Int32Array([v]), 4));
-      opt(SOL_NETLINK, NETLINK_EXT_ACK, 1);
-      opt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1);
-      opt(SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20);
-      const sa = new Uint8Array(12);
-      new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
-      check("bind", () => libc().bind(fd, sa, 12));
-      const hdr = type === RTM_GETLINK ? 16 : type === RTM_GETADDR ? 8 : 12;
-      const req = new Uint8Array(16 + hdr);
-      const q = new DataView(req.buffer);
-      q.setUint32(0, req.length, true);
-      q.setUint16(4, type, true);
-      q.setUint16(6, 0x301, true);
-      q.setUint32(8, 1, true);
-      req[16] = family;
-      check("sendto", () => libc().sendto(fd, req, req.length, 0, sa, 12));
+      request(fd, type, family);
       const buf = new Uint8Array(L.RECV_SIZE);
       const dv = new DataView(buf.buffer);
       const out: Uint8Array[] = [];
       for (;;) {
-        const got = Number(libc().recvfrom(fd, buf, buf.length, 0, null, null));
-        if (got < 0) {
-          if (errno() === 4) continue;
-          throw new SyscallError("recvfrom", errno());
-        }
+        const got = recv(fd, buf);
         out.push(buf.slice(0, got));
         for (let off = 0; off + 16 <= got; off += (dv.getUint32(off, true) + 3) & ~3) {
           const t = dv.getUint16(off + 4, true);
@@ -112,7 +130,44 @@ function capture(path: string, type: number, family: number): Uint8Array[] {
     } finally {
       libc().close(fd);
     }
-  });
+  }
+}
+
+/** (a) of bench.ts: the dump received into a 64 KiB buffer, nlmsghdr walk only; ms. */
+function liveRaw(path: string, buf: Uint8Array): number {
+  const fd = open(path);
+  try {
+    const dv = new DataView(buf.buffer);
+    const t = performance.now();
+    request(fd, RTM_GETROUTE, AF_INET);
+    for (;;) {
+      const got = recv(fd, buf);
+      for (let off = 0; off + 16 <= got; off += (dv.getUint32(off, true) + 3) & ~3) {
+        if (dv.getUint16(off + 4, true) === NLMSG_DONE) return performance.now() - t;
+      }
+    }
+  } finally {
+    libc().close(fd);
+  }
+}
+
+/** The dump received straight into a build's receive region and parsed (the exports alone); ms. */
+function liveCodec(path: string, w: { x: Wasm; st: number }): number {
+  const fd = open(path);
+  try {
+    const { x, st } = w;
+    const t = performance.now();
+    x.reset();
+    request(fd, RTM_GETROUTE, AF_INET);
+    for (;;) {
+      const view = new Uint8Array(x.memory.buffer, new DataView(x.memory.buffer).getUint32(st + L.ST_RECV, true), L.RECV_SIZE);
+      const s = x.parse(recv(fd, view));
+      if (s === L.STATUS_DONE) return performance.now() - t;
+      if (s !== L.STATUS_MORE) throw new Error(`parse status ${s}`);
+    }
+  } finally {
+    libc().close(fd);
+  }
 }
 
 function instantiate(file: string): { x: Wasm; st: number } {
@@ -186,6 +241,24 @@ for (let i = 0; i < N; i++) {
     b.ms.push(replay(b.w, v4));
   }
 }
+// The same builds on the live dump, alternating with the raw loop: bench.ts's ratio (b)/(a)
+// for each build under the same load (without the wrapper's JS around parse()).
+const rawBuf = new Uint8Array(64 * 1024);
+const raws: number[] = [];
+const lives = builds.map(() => [] as number[]);
+for (let i = 0; i < 3; i++) { liveRaw(ns.path, rawBuf); builds.forEach((b) => liveCodec(ns.path, b.w)); }
+for (let i = 0; i < N; i++) {
+  const order = [-1, ...builds.keys()];
+  for (const k of i % 2 ? order.reverse() : order) {
+    Bun.gc(true);
+    if (k < 0) raws.push(liveRaw(ns.path, rawBuf));
+    else lives[k].push(liveCodec(ns.path, builds[k].w));
+  }
+}
+console.log(`live dump, raw recv loop (64 KiB, header walk): min ${Math.min(...raws).toFixed(2)} / median ${med(raws).toFixed(2)} ms`);
+builds.forEach((b, k) => {
+  console.log(`live dump into ${b.f}: min ${Math.min(...lives[k]).toFixed(2)} / median ${med(lives[k]).toFixed(2)} ms; median ratio to the raw loop ${(med(lives[k]) / med(raws)).toFixed(3)}`);
+});
 for (const b of builds) {
   console.log(`${b.f}: ${b.size} B wasm; parse of ${ROUTES} routes: min ${Math.min(...b.ms).toFixed(2)} / median ${med(b.ms).toFixed(2)} ms over ${N} rounds`);
 }
