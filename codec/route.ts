@@ -148,7 +148,6 @@ export function parseRouteSpecial(row: usize, t: u32, d: usize, dl: usize, famil
   return 0;
 }
 
-
 export function initRouteIndex(): void {
   buildIndex(ROUTE_ATTRS, indexOf(ROUTE_INDEX));
 }
