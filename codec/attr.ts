@@ -33,6 +33,19 @@ export function attrsValid(a: usize, end: usize): bool {
   return true;
 }
 
+// Copies an address of `alen` bytes (4 or 16) into a 16-byte slot and zeroes the rest, with
+// stores (memory.fill / memory.copy of a size known only at run time are calls out of the module).
+@inline export function putAddrSlot(slot: usize, src: usize, alen: usize): void {
+  if (alen == 4) {
+    store<u32>(slot, load<u32>(src));
+    store<u32>(slot, 0, 4);
+    store<u64>(slot, 0, 8);
+  } else {
+    store<u64>(slot, load<u64>(src));
+    store<u64>(slot, load<u64>(src, 8), 8);
+  }
+}
+
 // Copies a NUL-terminated (or unterminated) string payload into a zeroed 16-byte slot.
 // False when the string is longer than `max` bytes.
 export function copyStr(dst: usize, src: usize, n: usize, max: usize): bool {

@@ -19,16 +19,21 @@ import {
 } from "./kernel";
 import { align4, emitStart, wp, wfail, putZero } from "./attr";
 import { state, stateWord, setStateWord, initRegions, rowAt } from "./tables";
-import { parseRoute, emitRoute } from "./route";
-import { parseLink, emitLink } from "./link";
-import { parseAddr, emitAddr } from "./addr";
-import { parseNeigh, emitNeigh } from "./neigh";
+import { parseRoute, emitRoute, initRouteIndex } from "./route";
+import { parseLink, emitLink, initLinkIndex } from "./link";
+import { parseAddr, emitAddr, initAddrIndex } from "./addr";
+import { parseNeigh, emitNeigh, initNeighIndex } from "./neigh";
 import { beginParse, parseError, parseDone } from "./error";
 
 // Allocates every region and the initial tables (once); returns the state block's address,
 // 0 when memory could not be grown.
 export function init(): usize {
-  return initRegions() ? state : 0;
+  if (!initRegions()) return 0;
+  initRouteIndex();
+  initLinkIndex();
+  initAddrIndex();
+  initNeighIndex();
+  return state;
 }
 
 // Empties all tables and clears status, error, extack and dump-interrupted state.

@@ -1,5 +1,5 @@
 // Row layouts shared by the AssemblyScript codec and the TypeScript reader.
-// This file must stay valid in both languages: plain integer constants only.
+// This file must stay valid in both languages: plain integer constants and arrays of them only.
 //
 // Parsing writes one fixed-size row per message into a table in linear memory;
 // encoding reads the same row shape back, so parse and emit are symmetric.
@@ -146,6 +146,77 @@ export const ND_HAS_PROBES = 4;
 export const ND_HAS_CACHEINFO = 8;
 export const ND_HAS_PROTOCOL = 16;
 export const ND_HAS_FLAGS_EXT = 32;
+
+// ---- attribute descriptors: what one generic parse walk and one generic emitter use ----
+// One line per attribute a row keeps, five numbers each:
+//   attribute type, kind (| AK_ONLY_INET6 / AK_NOT_INET6), row offset, size, presence bit
+// The lines are in emission order (the kernel's dump order); an attribute emitted at another
+// place for IPv6 appears twice, once with AK_ONLY_INET6 and once with AK_NOT_INET6 (parsing uses
+// its first line). A new plain attribute is one line here: a free row offset below the row size
+// and an unused presence bit (test/codec/layout.test.ts checks both) -- named constants above
+// only when hand-written code or a test needs them -- and one line in the wrapper's family file.
+export const ATTR_WORDS = 5; // numbers per descriptor line
+export const ATTR_INDEX_TYPES = 64; // attribute types below this are looked up by the parser; others are not kept
+export const AK_INT = 1; // unsigned integer of `size` bytes (1, 2, 4), host order, copied as is
+export const AK_SINT = 2; // the same, read as signed by the wrapper
+export const AK_BYTES = 3; // struct of exactly `size` bytes, copied as is
+export const AK_ADDR = 4; // address of the message's family (AF_INET/AF_INET6 only) in a 16-byte slot
+export const AK_STR = 5; // string of at most 15 bytes, NUL-terminated in a 16-byte slot
+export const AK_LLADDR = 6; // up to 32 bytes; `size` is the row offset of the u8 holding their length
+export const AK_SPECIAL = 7; // parsed and emitted by hand-written code of the family (nests, structs)
+export const AK_KIND_MASK = 15;
+export const AK_ONLY_INET6 = 16; // this line is emitted only for AF_INET6 rows
+export const AK_NOT_INET6 = 32; // this line is emitted only for other rows
+
+export const ROUTE_ATTRS = [
+  15, AK_INT, RT_TABLE, 4, RT_HAS_TABLE, // RTA_TABLE
+  1, AK_ADDR, RT_DST, 16, RT_HAS_DST, // RTA_DST
+  7, AK_ADDR | AK_ONLY_INET6, RT_PREFSRC, 16, RT_HAS_PREFSRC, // RTA_PREFSRC
+  8, AK_SPECIAL | AK_ONLY_INET6, RT_METRICS_RAW, 0, RT_HAS_METRICS, // RTA_METRICS
+  6, AK_INT, RT_PRIORITY, 4, RT_HAS_PRIORITY, // RTA_PRIORITY
+  8, AK_SPECIAL | AK_NOT_INET6, RT_METRICS_RAW, 0, RT_HAS_METRICS, // RTA_METRICS
+  7, AK_ADDR | AK_NOT_INET6, RT_PREFSRC, 16, RT_HAS_PREFSRC, // RTA_PREFSRC
+  5, AK_ADDR, RT_GATEWAY, 16, RT_HAS_GATEWAY, // RTA_GATEWAY
+  18, AK_SPECIAL, RT_GATEWAY, 0, RT_HAS_VIA, // RTA_VIA
+  4, AK_INT, RT_OIF, 4, RT_HAS_OIF, // RTA_OIF
+  9, AK_SPECIAL, RT_NH_START, 0, RT_HAS_MULTIPATH, // RTA_MULTIPATH
+  12, AK_BYTES, RT_CACHEINFO, 32, RT_HAS_CACHEINFO, // RTA_CACHEINFO
+  20, AK_INT, RT_PREF, 1, RT_HAS_PREF, // RTA_PREF
+];
+
+export const LINK_ATTRS = [
+  3, AK_STR, LN_IFNAME, 16, LN_HAS_IFNAME, // IFLA_IFNAME
+  16, AK_INT, LN_OPERSTATE, 1, LN_HAS_OPERSTATE, // IFLA_OPERSTATE
+  4, AK_INT, LN_MTU, 4, LN_HAS_MTU, // IFLA_MTU
+  10, AK_INT, LN_MASTER, 4, LN_HAS_MASTER, // IFLA_MASTER
+  1, AK_LLADDR, LN_ADDRESS, LN_ADDRESS_LEN, LN_HAS_ADDRESS, // IFLA_ADDRESS
+  28, AK_SINT, LN_NET_NS_FD, 4, LN_HAS_NET_NS_FD, // IFLA_NET_NS_FD
+  18, AK_SPECIAL, LN_KIND, 0, LN_HAS_KIND, // IFLA_LINKINFO
+  37, AK_SINT, LN_LINK_NETNSID, 4, LN_HAS_LINK_NETNSID, // IFLA_LINK_NETNSID
+  5, AK_INT, LN_LINK, 4, LN_HAS_LINK, // IFLA_LINK
+];
+
+export const ADDR_ATTRS = [
+  2, AK_ADDR | AK_ONLY_INET6, AD_LOCAL, 16, AD_HAS_LOCAL, // IFA_LOCAL
+  1, AK_ADDR, AD_ADDRESS, 16, AD_HAS_ADDRESS, // IFA_ADDRESS
+  2, AK_ADDR | AK_NOT_INET6, AD_LOCAL, 16, AD_HAS_LOCAL, // IFA_LOCAL
+  4, AK_ADDR, AD_BROADCAST, 16, AD_HAS_BROADCAST, // IFA_BROADCAST
+  3, AK_STR, AD_LABEL, 16, AD_HAS_LABEL, // IFA_LABEL
+  11, AK_INT | AK_NOT_INET6, AD_PROTO, 1, AD_HAS_PROTO, // IFA_PROTO
+  6, AK_BYTES | AK_ONLY_INET6, AD_CACHEINFO, 16, AD_HAS_CACHEINFO, // IFA_CACHEINFO
+  8, AK_INT, AD_FLAGS, 4, AD_HAS_FLAGS, // IFA_FLAGS
+  6, AK_BYTES | AK_NOT_INET6, AD_CACHEINFO, 16, AD_HAS_CACHEINFO, // IFA_CACHEINFO
+  11, AK_INT | AK_ONLY_INET6, AD_PROTO, 1, AD_HAS_PROTO, // IFA_PROTO
+];
+
+export const NEIGH_ATTRS = [
+  1, AK_ADDR, ND_DST, 16, ND_HAS_DST, // NDA_DST
+  2, AK_LLADDR, ND_LLADDR, ND_LLADDR_LEN, ND_HAS_LLADDR, // NDA_LLADDR
+  4, AK_INT, ND_PROBES, 4, ND_HAS_PROBES, // NDA_PROBES
+  3, AK_BYTES, ND_CACHEINFO, 16, ND_HAS_CACHEINFO, // NDA_CACHEINFO
+  12, AK_INT, ND_PROTOCOL, 1, ND_HAS_PROTOCOL, // NDA_PROTOCOL
+  15, AK_INT, ND_FLAGS_EXT, 4, ND_HAS_FLAGS_EXT, // NDA_FLAGS_EXT
+];
 
 // ---- parse status (exported global `status` after parse()) ----
 export const STATUS_MORE = 0; // datagram consumed, dump continues

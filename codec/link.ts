@@ -6,28 +6,25 @@
 //     IFLA_IPVLAN_FLAGS u16;  vrf: IFLA_VRF_TABLE u32
 //
 // Kernel link dumps carry dozens of attributes; every one is length-checked and all but the ones
-// in the row are skipped. Emission follows rtnl_fill_ifinfo's order (as dumped by 6.18) for the
-// attributes kept: IFNAME OPERSTATE MTU MASTER ADDRESS (NET_NS_FD: requests only) LINKINFO
-// LINK_NETNSID LINK.
+// in the row are skipped. LINK_ATTRS (layout.ts) lists the ones kept in rtnl_fill_ifinfo's order
+// (as dumped by 6.18): IFNAME OPERSTATE MTU MASTER ADDRESS (NET_NS_FD: requests only) LINKINFO
+// LINK_NETNSID LINK. The generic walk (walk.ts) does all but IFLA_LINKINFO, which is here.
 import {
-  LINK_ROW, LN_FAMILY, LN_TYPE, LN_INDEX, LN_FLAGS, LN_CHANGE, LN_PRESENT, LN_MTU, LN_MASTER, LN_LINK,
-  LN_NET_NS_FD, LN_ADDRESS_LEN, LN_OPERSTATE, LN_ADDRESS, LN_IFNAME, LN_KIND, LN_MODE, LN_VRF_TABLE,
-  LN_IPVLAN_FLAGS, LN_LINK_NETNSID, LN_HAS_MTU, LN_HAS_MASTER, LN_HAS_LINK, LN_HAS_NET_NS_FD,
-  LN_HAS_ADDRESS, LN_HAS_IFNAME, LN_HAS_KIND, LN_HAS_MODE, LN_HAS_VRF_TABLE, LN_HAS_IPVLAN_FLAGS,
-  LN_HAS_OPERSTATE, LN_HAS_LINK_NETNSID, ST_LINK_BASE, STATUS_MALFORMED,
-  STATUS_NO_MEMORY,
+  LINK_ROW, LN_FAMILY, LN_TYPE, LN_INDEX, LN_FLAGS, LN_CHANGE, LN_PRESENT, LN_KIND, LN_MODE,
+  LN_VRF_TABLE, LN_IPVLAN_FLAGS, LN_HAS_KIND, LN_HAS_MODE, LN_HAS_VRF_TABLE, LN_HAS_IPVLAN_FLAGS,
+  ST_LINK_BASE, STATUS_MALFORMED, STATUS_NO_MEMORY, LINK_ATTRS,
 } from "./layout";
 import {
-  NLMSG_HDRLEN, IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER,
-  IFLA_OPERSTATE, IFLA_LINKINFO, IFLA_NET_NS_FD, IFLA_LINK_NETNSID, IFLA_INFO_KIND, IFLA_INFO_DATA,
-  IFLA_MACVLAN_MODE, IFLA_IPVLAN_MODE, IFLA_IPVLAN_FLAGS, IFLA_VRF_TABLE, MAX_ADDR_LEN, KIND_MACVLAN,
-  KIND_MACVTAP, KIND_IPVLAN, KIND_IPVTAP, KIND_VRF,
+  NLMSG_HDRLEN, IFINFOMSG_LEN, IFLA_LINKINFO, IFLA_INFO_KIND, IFLA_INFO_DATA, IFLA_MACVLAN_MODE,
+  IFLA_IPVLAN_MODE, IFLA_IPVLAN_FLAGS, IFLA_VRF_TABLE, KIND_MACVLAN, KIND_MACVTAP, KIND_IPVLAN,
+  KIND_IPVTAP, KIND_VRF,
 } from "./kernel";
 import {
-  align4, attrLen, attrType, copyStr, wfail, putZero, msgBegin, msgEnd, attrU8, attrU16,
-  attrU32, attrBytes, attrStr, nestBegin, nestEnd,
+  align4, attrLen, attrType, copyStr, wfail, putZero, msgBegin, msgEnd, attrU16, attrU32, attrStr,
+  nestBegin, nestEnd,
 } from "./attr";
 import { commitRow, openRow } from "./tables";
+import { buildIndex, emitAttrs, indexOf, LINK_INDEX, parseAttrs } from "./walk";
 
 const KIND_OTHER: i32 = 0;
 const KIND_IS_MACVLAN: i32 = 1;
@@ -105,6 +102,15 @@ function parseLinkInfo(row: usize, d: usize, dl: usize): bool {
   return true;
 }
 
+export function parseLinkSpecial(row: usize, t: u32, d: usize, dl: usize, family: u32): i32 {
+  return parseLinkInfo(row, d, dl) ? 0 : STATUS_MALFORMED; // IFLA_LINKINFO, the only AK_SPECIAL line
+}
+
+
+export function initLinkIndex(): void {
+  buildIndex(LINK_ATTRS, indexOf(LINK_INDEX));
+}
+
 // Appends one link row; returns 0, STATUS_MALFORMED or STATUS_NO_MEMORY (nothing committed then).
 export function parseLink(msg: usize, mlen: usize): i32 {
   if (mlen < NLMSG_HDRLEN + IFINFOMSG_LEN) return STATUS_MALFORMED;
@@ -116,52 +122,8 @@ export function parseLink(msg: usize, mlen: usize): i32 {
   store<i32>(row + LN_INDEX, load<i32>(h, 4));
   store<u32>(row + LN_FLAGS, load<u32>(h, 8));
   store<u32>(row + LN_CHANGE, load<u32>(h, 12));
-
-  const end = msg + mlen;
-  let a = h + IFINFOMSG_LEN;
-  while (a < end) {
-    const n = attrLen(a, end);
-    if (n == 0) return STATUS_MALFORMED;
-    const t = attrType(a);
-    const d = a + 4;
-    const dl = n - 4;
-    if (t == IFLA_MTU || t == IFLA_LINK || t == IFLA_MASTER || t == IFLA_NET_NS_FD || t == IFLA_LINK_NETNSID) {
-      if (dl != 4) return STATUS_MALFORMED;
-      let slot = LN_MTU;
-      let bit = LN_HAS_MTU;
-      if (t == IFLA_LINK) {
-        slot = LN_LINK;
-        bit = LN_HAS_LINK;
-      } else if (t == IFLA_MASTER) {
-        slot = LN_MASTER;
-        bit = LN_HAS_MASTER;
-      } else if (t == IFLA_NET_NS_FD) {
-        slot = LN_NET_NS_FD;
-        bit = LN_HAS_NET_NS_FD;
-      } else if (t == IFLA_LINK_NETNSID) {
-        slot = LN_LINK_NETNSID;
-        bit = LN_HAS_LINK_NETNSID;
-      }
-      store<u32>(row + slot, load<u32>(d));
-      setPresent(row, bit);
-    } else if (t == IFLA_IFNAME) {
-      if (!copyStr(row + LN_IFNAME, d, dl, 15)) return STATUS_MALFORMED;
-      setPresent(row, LN_HAS_IFNAME);
-    } else if (t == IFLA_ADDRESS) {
-      if (dl > MAX_ADDR_LEN) return STATUS_MALFORMED;
-      memory.fill(row + LN_ADDRESS, 0, MAX_ADDR_LEN);
-      memory.copy(row + LN_ADDRESS, d, dl);
-      store<u8>(row + LN_ADDRESS_LEN, <u8>dl);
-      setPresent(row, LN_HAS_ADDRESS);
-    } else if (t == IFLA_OPERSTATE) {
-      if (dl != 1) return STATUS_MALFORMED;
-      store<u8>(row + LN_OPERSTATE, load<u8>(d));
-      setPresent(row, LN_HAS_OPERSTATE);
-    } else if (t == IFLA_LINKINFO) {
-      if (!parseLinkInfo(row, d, dl)) return STATUS_MALFORMED;
-    }
-    a += align4(n);
-  }
+  const r = parseAttrs(row, h + IFINFOMSG_LEN, msg + mlen, <u32>load<u8>(h), LINK_INDEX, LN_PRESENT, 0);
+  if (r != 0) return r;
   commitRow(ST_LINK_BASE);
   return 0;
 }
@@ -189,6 +151,10 @@ function emitLinkInfo(row: usize, present: u32): void {
   nestEnd(li);
 }
 
+export function emitLinkSpecial(row: usize, t: u32, family: u32, present: u32): void {
+  emitLinkInfo(row, present); // IFLA_LINKINFO
+}
+
 export function emitLink(row: usize): void {
   const m = msgBegin(row);
   const h = putZero(IFINFOMSG_LEN);
@@ -198,15 +164,6 @@ export function emitLink(row: usize): void {
   store<i32>(h, load<i32>(row + LN_INDEX), 4);
   store<u32>(h, load<u32>(row + LN_FLAGS), 8);
   store<u32>(h, load<u32>(row + LN_CHANGE), 12);
-  const p = load<u32>(row + LN_PRESENT);
-  if (p & LN_HAS_IFNAME) attrStr(IFLA_IFNAME, row + LN_IFNAME);
-  if (p & LN_HAS_OPERSTATE) attrU8(IFLA_OPERSTATE, load<u8>(row + LN_OPERSTATE));
-  if (p & LN_HAS_MTU) attrU32(IFLA_MTU, load<u32>(row + LN_MTU));
-  if (p & LN_HAS_MASTER) attrU32(IFLA_MASTER, load<u32>(row + LN_MASTER));
-  if (p & LN_HAS_ADDRESS) attrBytes(IFLA_ADDRESS, row + LN_ADDRESS, <usize>load<u8>(row + LN_ADDRESS_LEN));
-  if (p & LN_HAS_NET_NS_FD) attrU32(IFLA_NET_NS_FD, load<u32>(row + LN_NET_NS_FD));
-  if (p & LN_HAS_KIND) emitLinkInfo(row, p);
-  if (p & LN_HAS_LINK_NETNSID) attrU32(IFLA_LINK_NETNSID, load<u32>(row + LN_LINK_NETNSID));
-  if (p & LN_HAS_LINK) attrU32(IFLA_LINK, load<u32>(row + LN_LINK));
+  emitAttrs(row, <u32>load<u8>(row + LN_FAMILY), load<u32>(row + LN_PRESENT), LINK_ATTRS, LINK_INDEX);
   msgEnd(m);
 }

@@ -4,29 +4,29 @@
 //   RTA_MULTIPATH = sequence of struct rtnexthop { u16 len; u8 flags; u8 hops; i32 ifindex; }
 //                   each followed by its own attributes (RTA_GATEWAY or RTA_VIA), len covering them
 //
-// Emission follows the kernel's dump order so that parse -> emit of a dumped message is
-// byte-exact: IPv4 fib_dump_info (TABLE DST PRIORITY METRICS PREFSRC {GATEWAY|VIA OIF | MULTIPATH}),
-// IPv6 rt6_fill_node (TABLE DST PREFSRC METRICS PRIORITY {MULTIPATH | GATEWAY OIF} CACHEINFO PREF).
-// Attributes the kernel never dumps for a family (PREF, CACHEINFO for IPv4) go last.
+// The attributes are described in ROUTE_ATTRS (layout.ts), in the kernel's dump order so that
+// parse -> emit of a dumped message is byte-exact: IPv4 fib_dump_info (TABLE DST PRIORITY METRICS
+// PREFSRC {GATEWAY|VIA OIF | MULTIPATH}), IPv6 rt6_fill_node (TABLE DST PREFSRC METRICS PRIORITY
+// {MULTIPATH | GATEWAY OIF} CACHEINFO PREF). Attributes the kernel never dumps for a family (PREF,
+// CACHEINFO for IPv4) go last. The generic walk (walk.ts) does the plain ones; this file the
+// AK_SPECIAL ones: RTA_VIA (struct rtvia), RTA_METRICS (a nest kept verbatim) and RTA_MULTIPATH.
 import {
-  ROUTE_ROW, NEXTHOP_ROW, RT_FAMILY, RT_FLAGS, RT_PRESENT, RT_TABLE, RT_PRIORITY, RT_OIF, RT_DST,
-  RT_GATEWAY, RT_VIA_FAMILY, RT_PREF, RT_MTU, RT_ADVMSS, RT_NH_START, RT_NH_COUNT, RT_PREFSRC,
-  RT_CACHEINFO, RT_HAS_TABLE, RT_HAS_DST, RT_HAS_PRIORITY, RT_HAS_OIF, RT_HAS_GATEWAY, RT_HAS_VIA,
-  RT_HAS_MULTIPATH, RT_HAS_PREF, RT_HAS_METRICS, RT_HAS_PREFSRC, RT_HAS_CACHEINFO, NH_FLAGS,
-  NH_HOPS, NH_GW_FAMILY, NH_IS_VIA, NH_IFINDEX, NH_GATEWAY, ST_ROUTE_BASE,
-  ST_NH_BASE, ST_NH_COUNT, STATUS_MALFORMED, STATUS_NO_MEMORY, RT_METRICS_LEN, RT_METRICS_RAW,
-  RT_METRICS_CAP, RT_HAS_FOREIGN,
+  ROUTE_ROW, NEXTHOP_ROW, RT_FAMILY, RT_FLAGS, RT_PRESENT, RT_GATEWAY, RT_VIA_FAMILY, RT_MTU,
+  RT_ADVMSS, RT_NH_START, RT_NH_COUNT, RT_HAS_VIA, RT_HAS_MULTIPATH, RT_HAS_METRICS, NH_FLAGS,
+  NH_HOPS, NH_GW_FAMILY, NH_IS_VIA, NH_IFINDEX, NH_GATEWAY, ST_ROUTE_BASE, ST_NH_BASE, ST_NH_COUNT,
+  STATUS_MALFORMED, STATUS_NO_MEMORY, RT_METRICS_LEN, RT_METRICS_RAW, RT_METRICS_CAP, RT_HAS_FOREIGN,
+  ROUTE_ATTRS,
 } from "./layout";
 import {
-  NLMSG_HDRLEN, RTMSG_LEN, AF_INET, AF_INET6, RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY,
-  RTA_PREFSRC, RTA_METRICS, RTA_MULTIPATH, RTA_CACHEINFO, RTA_TABLE, RTA_VIA, RTA_PREF, RTAX_MTU,
-  RTAX_ADVMSS, RTNH_LEN, RTA_CACHEINFO_LEN,
+  NLMSG_HDRLEN, RTMSG_LEN, AF_INET, AF_INET6, RTA_GATEWAY, RTA_METRICS, RTA_MULTIPATH, RTA_VIA, RTAX_MTU,
+  RTAX_ADVMSS, RTNH_LEN,
 } from "./kernel";
 import {
-  align4, attrLen, attrType, wp, wfail, putZero, msgBegin, msgEnd, attrU8, attrU32, attrBytes,
-  attrVia, nestBegin, nestEnd, emitFail,
+  align4, attrLen, attrType, putAddrSlot, wp, wfail, putZero, msgBegin, msgEnd, attrU32, attrBytes, attrVia,
+  nestBegin, nestEnd, emitFail,
 } from "./attr";
-import { commitRow, ensureRows, openRow, rowAt, stateWord, setStateWord } from "./tables";
+import { commitRow, ensureRows, rowAt, openRow, stateWord, setStateWord } from "./tables";
+import { buildIndex, emitAttrs, HOOK_FOREIGN, indexOf, ROUTE_INDEX, parseAttrs } from "./walk";
 
 @inline function addrLen(family: u32): usize {
   return family == AF_INET6 ? 16 : 4;
@@ -67,7 +67,9 @@ function parseMultipath(d: usize, dl: usize, family: u32): i32 {
       return -1;
     }
     const nh = rowAt(ST_NH_BASE, NEXTHOP_ROW, <usize>stateWord(ST_NH_COUNT) + k);
-    memory.fill(nh, 0, NEXTHOP_ROW);
+    store<u64>(nh, 0); // NEXTHOP_ROW = 24 bytes
+    store<u64>(nh, 0, 8);
+    store<u64>(nh, 0, 16);
     store<u8>(nh + NH_FLAGS, load<u8>(q, 2));
     store<u8>(nh + NH_HOPS, load<u8>(q, 3));
     store<i32>(nh + NH_IFINDEX, load<i32>(q, 4));
@@ -83,8 +85,7 @@ function parseMultipath(d: usize, dl: usize, family: u32): i32 {
         if (adl != alen) return -1;
         store<u8>(nh + NH_GW_FAMILY, <u8>family);
         store<u8>(nh + NH_IS_VIA, 0);
-        memory.fill(nh + NH_GATEWAY, 0, 16);
-        memory.copy(nh + NH_GATEWAY, ad, adl);
+        putAddrSlot(nh + NH_GATEWAY, ad, adl);
       } else if (t == RTA_VIA) {
         if (!readVia(ad, adl, nh + NH_GW_FAMILY, nh + NH_GATEWAY)) return -1;
         store<u8>(nh + NH_IS_VIA, 1);
@@ -123,6 +124,34 @@ function parseMetrics(row: usize, d: usize, dl: usize): bool {
   return true;
 }
 
+// RTA_VIA, RTA_METRICS and RTA_MULTIPATH (the AK_SPECIAL lines of ROUTE_ATTRS).
+let nhUsed: i32 = 0;
+export function parseRouteSpecial(row: usize, t: u32, d: usize, dl: usize, family: u32): i32 {
+  const inet = family == AF_INET || family == AF_INET6;
+  if (t == RTA_METRICS) {
+    if (!parseMetrics(row, d, dl)) return STATUS_MALFORMED;
+    setPresent(row, RT_HAS_METRICS);
+  } else if (!inet) {
+    return HOOK_FOREIGN;
+  } else if (t == RTA_VIA) {
+    if (!readVia(d, dl, row + RT_VIA_FAMILY, row + RT_GATEWAY)) return STATUS_MALFORMED;
+    setPresent(row, RT_HAS_VIA);
+  } else {
+    // RTA_MULTIPATH: a repeated one replaces the earlier one (last attribute wins, as in nla_parse)
+    nhError = STATUS_MALFORMED;
+    nhForeign = false;
+    nhUsed = parseMultipath(d, dl, family);
+    if (nhUsed < 0) return nhError;
+    setPresent(row, RT_HAS_MULTIPATH);
+    if (nhForeign) setPresent(row, RT_HAS_FOREIGN);
+  }
+  return 0;
+}
+
+export function initRouteIndex(): void {
+  buildIndex(ROUTE_ATTRS, indexOf(ROUTE_INDEX));
+}
+
 // Appends one route row for the message at `msg` (`mlen` bytes, already bounds-checked).
 // Returns 0, STATUS_MALFORMED or STATUS_NO_MEMORY; on failure nothing is committed.
 export function parseRoute(msg: usize, mlen: usize): i32 {
@@ -132,71 +161,15 @@ export function parseRoute(msg: usize, mlen: usize): i32 {
   memory.copy(row + RT_FAMILY, msg + NLMSG_HDRLEN, 8); // family .. type
   store<u32>(row + RT_FLAGS, load<u32>(msg + NLMSG_HDRLEN, 8));
   const family = <u32>load<u8>(msg + NLMSG_HDRLEN);
-  const inet = family == AF_INET || family == AF_INET6;
-  const alen = addrLen(family);
   const nhStart = stateWord(ST_NH_COUNT);
   store<u32>(row + RT_NH_START, nhStart);
-  let nhUsed: i32 = 0;
-
-  const end = msg + mlen;
-  let a = msg + NLMSG_HDRLEN + RTMSG_LEN;
-  while (a < end) {
-    const n = attrLen(a, end);
-    if (n == 0) return STATUS_MALFORMED;
-    const t = attrType(a);
-    const d = a + 4;
-    const dl = n - 4;
-    if (t == RTA_TABLE || t == RTA_PRIORITY || t == RTA_OIF) {
-      if (dl != 4) return STATUS_MALFORMED;
-      const slot = t == RTA_TABLE ? RT_TABLE : t == RTA_PRIORITY ? RT_PRIORITY : RT_OIF;
-      store<u32>(row + slot, load<u32>(d));
-      setPresent(row, t == RTA_TABLE ? RT_HAS_TABLE : t == RTA_PRIORITY ? RT_HAS_PRIORITY : RT_HAS_OIF);
-    } else if (t == RTA_PREF) {
-      if (dl != 1) return STATUS_MALFORMED;
-      store<u8>(row + RT_PREF, load<u8>(d));
-      setPresent(row, RT_HAS_PREF);
-    } else if (t == RTA_CACHEINFO) {
-      if (dl != RTA_CACHEINFO_LEN) return STATUS_MALFORMED;
-      memory.copy(row + RT_CACHEINFO, d, RTA_CACHEINFO_LEN);
-      setPresent(row, RT_HAS_CACHEINFO);
-    } else if (t == RTA_METRICS) {
-      if (!parseMetrics(row, d, dl)) return STATUS_MALFORMED;
-      setPresent(row, RT_HAS_METRICS);
-    } else if (inet && (t == RTA_DST || t == RTA_GATEWAY || t == RTA_PREFSRC)) {
-      if (dl != alen) return STATUS_MALFORMED;
-      const slot = t == RTA_DST ? RT_DST : t == RTA_GATEWAY ? RT_GATEWAY : RT_PREFSRC;
-      memory.fill(row + slot, 0, 16);
-      memory.copy(row + slot, d, dl);
-      setPresent(row, t == RTA_DST ? RT_HAS_DST : t == RTA_GATEWAY ? RT_HAS_GATEWAY : RT_HAS_PREFSRC);
-    } else if (inet && t == RTA_VIA) {
-      if (!readVia(d, dl, row + RT_VIA_FAMILY, row + RT_GATEWAY)) return STATUS_MALFORMED;
-      setPresent(row, RT_HAS_VIA);
-    } else if (inet && t == RTA_MULTIPATH) {
-      // a repeated RTA_MULTIPATH replaces the earlier one (last attribute wins, as in nla_parse)
-      nhError = STATUS_MALFORMED;
-      nhForeign = false;
-      nhUsed = parseMultipath(d, dl, family);
-      if (nhUsed < 0) return nhError;
-      setPresent(row, RT_HAS_MULTIPATH);
-      if (nhForeign) setPresent(row, RT_HAS_FOREIGN);
-    } else if (t != 0 /* RTA_UNSPEC */) {
-      setPresent(row, RT_HAS_FOREIGN);
-    }
-    a += align4(n);
-  }
+  nhUsed = 0;
+  const r = parseAttrs(row, msg + NLMSG_HDRLEN + RTMSG_LEN, msg + mlen, family, ROUTE_INDEX, RT_PRESENT, RT_HAS_FOREIGN);
+  if (r != 0) return r;
   store<u32>(row + RT_NH_COUNT, <u32>nhUsed);
   setStateWord(ST_NH_COUNT, nhStart + <u32>nhUsed);
   commitRow(ST_ROUTE_BASE);
   return 0;
-}
-
-function emitGateway(row: usize, alen: usize, present: u32): void {
-  if (present & RT_HAS_GATEWAY) attrBytes(RTA_GATEWAY, row + RT_GATEWAY, alen);
-  if (present & RT_HAS_VIA) {
-    const vf = <u32>load<u8>(row + RT_VIA_FAMILY);
-    attrVia(RTA_VIA, <u16>vf, row + RT_GATEWAY, addrLen(vf));
-  }
-  if (present & RT_HAS_OIF) attrU32(RTA_OIF, load<u32>(row + RT_OIF));
 }
 
 function emitMetrics(row: usize): void {
@@ -240,6 +213,16 @@ function emitMultipath(row: usize, nhTable: usize): void {
   nestEnd(mp);
 }
 
+export function emitRouteSpecial(row: usize, t: u32, family: u32, present: u32): void {
+  if (t == RTA_METRICS) emitMetrics(row);
+  else if (t == RTA_VIA) {
+    const vf = <u32>load<u8>(row + RT_VIA_FAMILY);
+    attrVia(RTA_VIA, <u16>vf, row + RT_GATEWAY, addrLen(vf));
+  } else emitMultipath(row, emitNhTable);
+}
+
+let emitNhTable: usize = 0;
+
 // Emits the route in `row` (its nexthops in the table at `nhTable`) at the current write
 // position. The caller checks `wfail`.
 export function emitRoute(row: usize, nhTable: usize): void {
@@ -248,24 +231,7 @@ export function emitRoute(row: usize, nhTable: usize): void {
   if (wfail) return;
   memory.copy(h, row + RT_FAMILY, 8);
   store<u32>(h, load<u32>(row + RT_FLAGS), 8);
-  const present = load<u32>(row + RT_PRESENT);
-  const family = <u32>load<u8>(row + RT_FAMILY);
-  const alen = addrLen(family);
-
-  if (present & RT_HAS_TABLE) attrU32(RTA_TABLE, load<u32>(row + RT_TABLE));
-  if (present & RT_HAS_DST) attrBytes(RTA_DST, row + RT_DST, alen);
-  if (family == AF_INET6) {
-    if (present & RT_HAS_PREFSRC) attrBytes(RTA_PREFSRC, row + RT_PREFSRC, alen);
-    if (present & RT_HAS_METRICS) emitMetrics(row);
-    if (present & RT_HAS_PRIORITY) attrU32(RTA_PRIORITY, load<u32>(row + RT_PRIORITY));
-  } else {
-    if (present & RT_HAS_PRIORITY) attrU32(RTA_PRIORITY, load<u32>(row + RT_PRIORITY));
-    if (present & RT_HAS_METRICS) emitMetrics(row);
-    if (present & RT_HAS_PREFSRC) attrBytes(RTA_PREFSRC, row + RT_PREFSRC, alen);
-  }
-  emitGateway(row, alen, present);
-  if (present & RT_HAS_MULTIPATH) emitMultipath(row, nhTable);
-  if (present & RT_HAS_CACHEINFO) attrBytes(RTA_CACHEINFO, row + RT_CACHEINFO, RTA_CACHEINFO_LEN);
-  if (present & RT_HAS_PREF) attrU8(RTA_PREF, load<u8>(row + RT_PREF));
+  emitNhTable = nhTable;
+  emitAttrs(row, <u32>load<u8>(row + RT_FAMILY), load<u32>(row + RT_PRESENT), ROUTE_ATTRS, ROUTE_INDEX);
   msgEnd(m);
 }

@@ -86,10 +86,14 @@ export function initRegions(): bool {
 
 // Makes room for `need` rows after the committed ones of the table whose (base, count, cap)
 // triple starts at `off`. Moves the table when it is full. False when memory is exhausted.
-export function ensureRows(off: usize, row: usize, need: usize): bool {
+@inline export function ensureRows(off: usize, row: usize, need: usize): bool {
+  // the check inline (once per row parsed), the move out of line
+  return <usize>stateWord(off + 8) - <usize>stateWord(off + 4) >= need || growRows(off, row, need);
+}
+
+function growRows(off: usize, row: usize, need: usize): bool {
   const count = <usize>stateWord(off + 4);
   const cap = <usize>stateWord(off + 8);
-  if (cap - count >= need) return true;
   let ncap = cap * 2;
   while (ncap - count < need) ncap *= 2;
   if (ncap > <usize>0x7fffffff / row) return false;
@@ -114,7 +118,8 @@ export function openRow(off: usize, row: usize, msg: usize): usize {
   if (!ensureRows(off, row, 1)) return 0;
   const r = rowAt(off, row, <usize>stateWord(off + 4));
   memory.fill(r, 0, row);
-  memory.copy(r, msg + 4, 12);
+  store<u64>(r, load<u64>(msg + 4)); // nlmsg_type, flags, seq (stores: a 12-byte memory.copy is a call out)
+  store<u32>(r, load<u32>(msg + 12), 8); // nlmsg_pid
   return r;
 }
 

@@ -1,18 +1,31 @@
 // Address messages (struct ifaddrmsg + attributes, codec/addr.ts): the request spec, its encoder
-// and the row reader. The fixed-width fields are described once in ADDR.
+// and the row reader. The plain attributes (in ADDR_ATTRS of codec/layout.ts) are one line each in
+// PLAIN, which gives their AddrSpec member, their encoding and their AddrRows reader; the other
+// fields are described once in ADDR.
 import * as L from "../../../codec/layout.ts";
-import { addrLen, type CodecBase, cstr, field, Rows, writeField } from "./base";
+import { address, attrField, type CodecBase, cstr, field, num, PlainAttrs, type PlainReaders, type PlainSpec, Rows, writeField } from "./base";
 
-export interface AddrSpec {
+/** The plain attributes, by attribute type in L.ADDR_ATTRS: AddrSpec members and AddrRows readers. */
+const PLAIN = {
+  /** IFA_ADDRESS, undefined if absent. */
+  address: address(1),
+  /** IFA_LOCAL, undefined if absent. */
+  local: address(2),
+  /** IFA_BROADCAST, undefined if absent. */
+  broadcast: address(4),
+  /** IFA_PROTO (IFAPROT_*), 0 if absent. */
+  proto: num(11),
+} as const;
+
+const plain = new PlainAttrs(L.ADDR_ATTRS, PLAIN, "addr", field(L.AD_FAMILY, 0, "u8"));
+
+export interface AddrSpec extends PlainSpec<typeof PLAIN> {
   family: number;
   prefixlen: number;
   /** ifa_flags, the 8-bit header field. */
   ifaFlags?: number;
   scope?: number;
   index: number;
-  address?: Uint8Array;
-  local?: Uint8Array;
-  broadcast?: Uint8Array;
   label?: string;
   /** IFA_FLAGS (u32). */
   flags?: number;
@@ -25,17 +38,10 @@ const ADDR = {
   scope: field(L.AD_SCOPE, 0, "u8"),
   index: field(L.AD_INDEX, 0, "u32"),
   present: field(L.AD_PRESENT, 0, "u32"),
-  flags: field(L.AD_FLAGS, L.AD_HAS_FLAGS, "u32"),
-  proto: field(L.AD_PROTO, 0, "u8"),
+  ...plain.fields,
+  flags: attrField(L.ADDR_ATTRS, 8), // IFA_FLAGS
   preferred: field(L.AD_CACHEINFO, L.AD_HAS_CACHEINFO, "u32"),
   valid: field(L.AD_CACHEINFO + 4, L.AD_HAS_CACHEINFO, "u32"),
-} as const;
-
-/** The address attributes: where the row keeps them and their presence bits. */
-const ADDRESSES = {
-  address: { off: L.AD_ADDRESS, bit: L.AD_HAS_ADDRESS },
-  local: { off: L.AD_LOCAL, bit: L.AD_HAS_LOCAL },
-  broadcast: { off: L.AD_BROADCAST, bit: L.AD_HAS_BROADCAST },
 } as const;
 
 /** Encodes an RTM_*ADDR request into the request region; returns its length. */
@@ -43,18 +49,11 @@ export function encodeAddr(c: CodecBase, type: number, nlFlags: number, seq: num
   const s = c.scratch(type, nlFlags, seq);
   const dv = c.dv;
   writeField(dv, s, ADDR.family, spec.family, "addr family");
-  const alen = addrLen(spec.family);
   writeField(dv, s, ADDR.prefixlen, spec.prefixlen, "addr prefixlen");
   writeField(dv, s, ADDR.ifaFlags, spec.ifaFlags, "addr ifaFlags");
   writeField(dv, s, ADDR.scope, spec.scope, "addr scope");
   writeField(dv, s, ADDR.index, spec.index, "addr index");
-  let present = 0;
-  for (const [name, a] of Object.entries(ADDRESSES) as [keyof typeof ADDRESSES, (typeof ADDRESSES)[keyof typeof ADDRESSES]][]) {
-    const bytes = spec[name];
-    if (bytes === undefined) continue;
-    c.putAddr(s + a.off, bytes, alen, `addr ${name}`);
-    present |= a.bit;
-  }
+  let present = plain.encode(c, s, spec, spec.family);
   if (spec.label !== undefined) {
     c.putStr(s + L.AD_LABEL, spec.label, "addr label");
     present |= L.AD_HAS_LABEL;
@@ -63,17 +62,13 @@ export function encodeAddr(c: CodecBase, type: number, nlFlags: number, seq: num
   return c.emit(s, ADDR.present, present, "encodeAddr");
 }
 
+/** The readers of PLAIN, defined on the prototype by plain.install() below. */
+export interface AddrRows extends PlainReaders<typeof PLAIN> {}
+
 /** Address rows (struct ifaddrmsg + attributes). */
 export class AddrRows extends Rows<typeof ADDR> {
   constructor(c: CodecBase) {
     super(c, "addr", ADDR);
-  }
-
-  private addr(i: number, which: keyof typeof ADDRESSES): Uint8Array | undefined {
-    const a = ADDRESSES[which];
-    if (!(this.present(i) & a.bit)) return undefined;
-    const r = this.row(i);
-    return this.c.u8.slice(r + a.off, r + a.off + addrLen(this.family(i)));
   }
 
   family(i: number): number { return this.get(i, "family"); }
@@ -84,15 +79,12 @@ export class AddrRows extends Rows<typeof ADDR> {
   flags(i: number): number { return this.has(i, "flags") ? this.get(i, "flags") : this.get(i, "ifaFlags"); }
   /** ifa_flags (8-bit header field) */
   ifaFlags(i: number): number { return this.get(i, "ifaFlags"); }
-  address(i: number): Uint8Array | undefined { return this.addr(i, "address"); }
-  local(i: number): Uint8Array | undefined { return this.addr(i, "local"); }
-  broadcast(i: number): Uint8Array | undefined { return this.addr(i, "broadcast"); }
   label(i: number): string { return cstr(this.c.u8, this.row(i) + L.AD_LABEL, 16); }
-  /** IFA_PROTO (IFAPROT_*), 0 if absent. */
-  proto(i: number): number { return this.get(i, "proto"); }
   /** struct ifa_cacheinfo: preferred and valid lifetimes in seconds (0xffffffff = forever). */
   lifetimes(i: number): { preferred: number; valid: number } | undefined {
     if (!(this.present(i) & L.AD_HAS_CACHEINFO)) return undefined;
     return { preferred: this.get(i, "preferred"), valid: this.get(i, "valid") };
   }
 }
+
+plain.install(AddrRows);

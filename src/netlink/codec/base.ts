@@ -97,6 +97,130 @@ export function readField(dv: DataView, row: number, f: Field): number {
   }
 }
 
+/** One line of a family's attribute descriptor table (codec/layout.ts: ROUTE_ATTRS, LINK_ATTRS, ...). */
+export interface Descriptor {
+  readonly type: number;
+  /** AK_* without the emission-order flags. */
+  readonly kind: number;
+  readonly off: number;
+  readonly size: number;
+  readonly bit: number;
+}
+
+/** The descriptor lines of a table (the parser's choice when a type appears twice: the first). */
+export function descriptors(table: readonly number[]): Map<number, Descriptor> {
+  const out = new Map<number, Descriptor>();
+  for (let i = 0; i < table.length; i += L.ATTR_WORDS) {
+    const [type, kind, off, size, bit] = table.slice(i, i + L.ATTR_WORDS);
+    if (!out.has(type)) out.set(type, { type, kind: kind & L.AK_KIND_MASK, off, size, bit });
+  }
+  return out;
+}
+
+/** The descriptor of attribute `type` in `table`; throws when the table has none. */
+export function descriptor(table: readonly number[], type: number): Descriptor {
+  const d = descriptors(table).get(type);
+  if (!d) throw new Error(`codec/layout.ts: no descriptor for attribute type ${type}`);
+  return d;
+}
+
+const INT_WIDTHS: Record<number, Field["width"]> = { 1: "u8", 2: "u16", 4: "u32" };
+
+/** The row field of an integer attribute (AK_INT / AK_SINT) of a descriptor table. */
+export function attrField(table: readonly number[], type: number): Field {
+  const d = descriptor(table, type);
+  const width = d.kind === L.AK_SINT && d.size === 4 ? "i32" : d.kind === L.AK_INT ? INT_WIDTHS[d.size] : undefined;
+  if (!width) throw new Error(`codec/layout.ts: attribute type ${type} is not an integer of 1, 2 or 4 bytes`);
+  return field(d.off, d.bit, width);
+}
+
+/**
+ * A plain attribute of the wrapper: a number (AK_INT / AK_SINT) or an address of the row's
+ * family (AK_ADDR), named by its attribute type in the family's descriptor table.
+ */
+export interface Plain {
+  readonly type: number;
+  readonly value: "number" | "address";
+}
+
+export const num = (type: number) => ({ type, value: "number" }) as const;
+export const address = (type: number) => ({ type, value: "address" }) as const;
+
+type PlainValue<A extends Plain> = A["value"] extends "number" ? number : Uint8Array;
+
+/** The request spec members of a family's plain attributes: optional, sent when set. */
+export type PlainSpec<P extends Record<string, Plain>> = { -readonly [K in keyof P]?: PlainValue<P[K]> };
+
+/** The row readers of a family's plain attributes: numbers 0 when absent, addresses undefined. */
+export type PlainReaders<P extends Record<string, Plain>> = {
+  -readonly [K in keyof P]: (i: number) => P[K]["value"] extends "number" ? number : Uint8Array | undefined;
+};
+
+/**
+ * A family's plain attributes, from one table of names (`{ priority: num(6), ... }`) and the
+ * descriptor table: their row fields, the encoder of their spec members and their readers, so
+ * that such an attribute is one line here and one line in codec/layout.ts.
+ */
+export class PlainAttrs<P extends Record<string, Plain>> {
+  /** The number attributes' row fields, by name (for a family's field table). */
+  readonly fields: { [K in keyof P as P[K]["value"] extends "number" ? K : never]: Field };
+  private readonly list: { name: string; value: Plain["value"]; f: Field }[] = [];
+
+  constructor(
+    table: readonly number[],
+    plain: P,
+    private readonly what: string,
+    private readonly familyField: Field,
+  ) {
+    const fields: Record<string, Field> = {};
+    for (const [name, a] of Object.entries(plain)) {
+      const d = descriptor(table, a.type);
+      const ok = a.value === "address" ? d.kind === L.AK_ADDR : d.kind === L.AK_INT || d.kind === L.AK_SINT;
+      if (!ok) throw new Error(`codec/layout.ts: attribute type ${a.type} (${what} ${name}) is not a ${a.value}`);
+      const f = a.value === "number" ? attrField(table, a.type) : field(d.off, d.bit, "u8");
+      if (a.value === "number") fields[name] = f;
+      this.list.push({ name, value: a.value, f });
+    }
+    this.fields = fields as this["fields"];
+  }
+
+  /** Writes the members of `spec` that are set into the scratch row at `s`; returns their presence bits. */
+  encode(c: CodecBase, s: number, spec: PlainSpec<P>, family: number): number {
+    let present = 0;
+    const values = spec as Record<string, number | Uint8Array | undefined>;
+    for (const { name, value, f } of this.list) {
+      const v = values[name];
+      if (v === undefined) continue;
+      if (value === "number") {
+        present |= writeField(c.dv, s, f, v as number, `${this.what} ${name}`);
+      } else {
+        c.putAddr(s + f.off, v as Uint8Array, addrLen(family), `${this.what} ${name}`);
+        present |= f.bit;
+      }
+    }
+    return present;
+  }
+
+  /** Defines one reader per attribute on the prototype of a family's `Rows` class. */
+  install(rows: { prototype: object }): void {
+    const fam = this.familyField;
+    for (const { name, value, f } of this.list) {
+      if (Object.hasOwn(rows.prototype, name)) throw new Error(`${this.what} rows: ${name} is defined twice`);
+      const read = value === "number"
+        ? function (this: Rows<Record<string, Field>>, i: number): number {
+          return readField(this.c.dv, this.row(i), f);
+        }
+        : function (this: Rows<Record<string, Field>>, i: number): Uint8Array | undefined {
+          const r = this.row(i);
+          const dv = this.c.dv;
+          if (!(readField(dv, r, this.fields.present) & f.bit)) return undefined;
+          return this.c.u8.slice(r + f.off, r + f.off + addrLen(readField(dv, r, fam)));
+        };
+      Object.defineProperty(rows.prototype, name, { value: read, writable: true, configurable: true });
+    }
+  }
+}
+
 /** The netlink header fields every row starts with. */
 export const HEADER = {
   type: field(L.ROW_NLMSG_TYPE, 0, "u16"),
@@ -263,9 +387,9 @@ export class CodecBase {
 /** The rows of one table (routes, links, addresses or neighbours), read by index through their field table. */
 export class Rows<F extends Record<string, Field>> {
   constructor(
-    protected readonly c: CodecBase,
+    /** @internal */ readonly c: CodecBase,
     private readonly tableName: Table,
-    private readonly fields: F,
+    /** @internal */ readonly fields: F,
   ) {}
 
   get count(): number {

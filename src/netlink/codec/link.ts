@@ -1,20 +1,33 @@
 // Link messages (struct ifinfomsg + attributes, codec/link.ts): the request spec, its encoder and
-// the row reader. The fixed-width fields are described once in LINK.
+// the row reader. The plain attributes (numbers, in LINK_ATTRS of codec/layout.ts) are one line
+// each in PLAIN, which gives their LinkSpec member, their encoding and their LinkRows reader; the
+// other fields are described once in LINK.
 import * as L from "../../../codec/layout.ts";
-import { type CodecBase, cstr, field, Rows, writeField } from "./base";
+import { attrField, type CodecBase, cstr, field, num, PlainAttrs, type PlainReaders, type PlainSpec, Rows, writeField } from "./base";
 
-export interface LinkSpec {
+/** The plain attributes, by attribute type in L.LINK_ATTRS: LinkSpec members and LinkRows readers. */
+const PLAIN = {
+  /** IFLA_OPERSTATE (IF_OPER_*), 0 if absent. */
+  operstate: num(16),
+  /** IFLA_MTU, 0 if absent. */
+  mtu: num(4),
+  /** IFLA_LINK (lower device / veth peer), 0 if absent. */
+  link: num(5),
+  /** IFLA_MASTER, 0 if none; in a request 0 releases the device from its master. */
+  master: num(10),
+  /** IFLA_NET_NS_FD (requests: move the device to that netns), 0 if absent. */
+  netnsFd: num(28),
+} as const;
+
+const plain = new PlainAttrs(L.LINK_ATTRS, PLAIN, "link", field(L.LN_FAMILY, 0, "u8"));
+
+export interface LinkSpec extends PlainSpec<typeof PLAIN> {
   family?: number;
   index?: number;
   flags?: number;
   change?: number;
   ifname?: string;
-  mtu?: number;
   address?: Uint8Array;
-  /** IFLA_MASTER; 0 releases the device from its master. */
-  master?: number;
-  link?: number;
-  netnsFd?: number;
   /** IFLA_INFO_KIND; IFLA_INFO_DATA is sent for macvlan/macvtap, ipvlan/ipvtap and vrf. */
   kind?: string;
   /** IFLA_MACVLAN_MODE (u32) or IFLA_IPVLAN_MODE (u16), by kind. */
@@ -30,20 +43,14 @@ const LINK = {
   change: field(L.LN_CHANGE, 0, "u32"),
   ifiType: field(L.LN_TYPE, 0, "u16"),
   present: field(L.LN_PRESENT, 0, "u32"),
-  mtu: field(L.LN_MTU, L.LN_HAS_MTU, "u32"),
-  link: field(L.LN_LINK, L.LN_HAS_LINK, "u32"),
-  master: field(L.LN_MASTER, L.LN_HAS_MASTER, "u32"),
-  netnsFd: field(L.LN_NET_NS_FD, L.LN_HAS_NET_NS_FD, "i32"),
-  operstate: field(L.LN_OPERSTATE, 0, "u8"),
+  ...plain.fields,
   addressLen: field(L.LN_ADDRESS_LEN, L.LN_HAS_ADDRESS, "u8"),
-  linkNetnsId: field(L.LN_LINK_NETNSID, L.LN_HAS_LINK_NETNSID, "i32"),
+  linkNetnsId: attrField(L.LINK_ATTRS, 37), // IFLA_LINK_NETNSID
   mode: field(L.LN_MODE, L.LN_HAS_MODE, "u32"),
   vrfTable: field(L.LN_VRF_TABLE, L.LN_HAS_VRF_TABLE, "u32"),
   ipvlanFlags: field(L.LN_IPVLAN_FLAGS, L.LN_HAS_IPVLAN_FLAGS, "u16"),
 } as const;
 
-/** Attributes written when the spec has them, named as in LinkSpec (and in the error text). */
-const OPTIONAL = ["mtu", "link", "master"] as const;
 /** IFLA_INFO_DATA attributes: only with a kind. */
 const KIND_DATA = ["mode", "vrfTable", "ipvlanFlags"] as const;
 
@@ -60,16 +67,13 @@ export function encodeLink(c: CodecBase, type: number, nlFlags: number, seq: num
     c.putStr(s + L.LN_IFNAME, spec.ifname, "link ifname");
     present |= L.LN_HAS_IFNAME;
   }
-  for (const name of OPTIONAL) {
-    if (spec[name] !== undefined) present |= writeField(dv, s, LINK[name], spec[name], `link ${name}`);
-  }
+  present |= plain.encode(c, s, spec, spec.family ?? 0);
   if (spec.address !== undefined) {
     const a = spec.address;
     if (!(a instanceof Uint8Array) || a.length === 0 || a.length > 32) throw new RangeError(`link address: 1..32 bytes expected`);
     c.u8.set(a, s + L.LN_ADDRESS);
     present |= writeField(dv, s, LINK.addressLen, a.length, "link address");
   }
-  if (spec.netnsFd !== undefined) present |= writeField(dv, s, LINK.netnsFd, spec.netnsFd, "link netnsFd");
   if (spec.kind !== undefined) {
     c.putStr(s + L.LN_KIND, spec.kind, "link kind");
     present |= L.LN_HAS_KIND;
@@ -81,6 +85,9 @@ export function encodeLink(c: CodecBase, type: number, nlFlags: number, seq: num
   }
   return c.emit(s, LINK.present, present, "encodeLink");
 }
+
+/** The readers of PLAIN, defined on the prototype by plain.install() below. */
+export interface LinkRows extends PlainReaders<typeof PLAIN> {}
 
 /** Link rows (struct ifinfomsg + attributes). */
 export class LinkRows extends Rows<typeof LINK> {
@@ -95,13 +102,6 @@ export class LinkRows extends Rows<typeof LINK> {
   change(i: number): number { return this.get(i, "change"); }
   /** ifi_type (ARPHRD_*) */
   ifiType(i: number): number { return this.get(i, "ifiType"); }
-  mtu(i: number): number { return this.get(i, "mtu"); }
-  /** IFLA_MASTER, 0 if none. */
-  master(i: number): number { return this.get(i, "master"); }
-  /** IFLA_LINK (lower device / veth peer), 0 if absent. */
-  link(i: number): number { return this.get(i, "link"); }
-  /** IFLA_OPERSTATE (IF_OPER_*) */
-  operstate(i: number): number { return this.get(i, "operstate"); }
   /** IFLA_ADDRESS, addr_len bytes (empty if absent). */
   address(i: number): Uint8Array {
     const r = this.row(i);
@@ -119,3 +119,5 @@ export class LinkRows extends Rows<typeof LINK> {
     return this.has(i, "linkNetnsId") ? this.get(i, "linkNetnsId") : -1;
   }
 }
+
+plain.install(LinkRows);

@@ -1,19 +1,31 @@
 // Neighbour messages (struct ndmsg + attributes, codec/neigh.ts): the request spec, its encoder
-// and the row reader. The fixed-width fields are described once in NEIGH.
+// and the row reader. The plain attributes (in NEIGH_ATTRS of codec/layout.ts) are one line each
+// in PLAIN, which gives their NeighSpec member, their encoding and their NeighRows reader; the
+// other fields are described once in NEIGH.
 import * as L from "../../../codec/layout.ts";
-import { addrLen, type CodecBase, field, Rows, writeField } from "./base";
+import { address, type CodecBase, field, num, PlainAttrs, type PlainReaders, type PlainSpec, Rows, writeField } from "./base";
 
-export interface NeighSpec {
+/** The plain attributes, by attribute type in L.NEIGH_ATTRS: NeighSpec members and NeighRows readers. */
+const PLAIN = {
+  /** NDA_DST (4 or 16 bytes), undefined if absent. */
+  dst: address(1),
+  /** NDA_PROBES, 0 if absent. */
+  probes: num(4),
+  /** NDA_PROTOCOL, 0 if absent. */
+  protocol: num(12),
+  /** NDA_FLAGS_EXT (NTF_EXT_*), 0 if absent. */
+  flagsExt: num(15),
+} as const;
+
+const plain = new PlainAttrs(L.NEIGH_ATTRS, PLAIN, "neigh", field(L.ND_FAMILY, 0, "u8"));
+
+export interface NeighSpec extends PlainSpec<typeof PLAIN> {
   family: number;
   ifindex: number;
   state?: number;
   flags?: number;
   type?: number;
-  /** 4 or 16 bytes. */
-  dst?: Uint8Array;
   lladdr?: Uint8Array;
-  protocol?: number;
-  flagsExt?: number;
 }
 
 const NEIGH = {
@@ -23,11 +35,8 @@ const NEIGH = {
   flags: field(L.ND_FLAGS, 0, "u8"),
   type: field(L.ND_TYPE, 0, "u8"),
   present: field(L.ND_PRESENT, 0, "u32"),
-  dst: field(L.ND_DST, L.ND_HAS_DST, "u8"),
+  ...plain.fields,
   lladdrLen: field(L.ND_LLADDR_LEN, L.ND_HAS_LLADDR, "u8"),
-  probes: field(L.ND_PROBES, L.ND_HAS_PROBES, "u32"),
-  protocol: field(L.ND_PROTOCOL, L.ND_HAS_PROTOCOL, "u8"),
-  flagsExt: field(L.ND_FLAGS_EXT, L.ND_HAS_FLAGS_EXT, "u32"),
 } as const;
 
 /** Encodes an RTM_*NEIGH request into the request region; returns its length. */
@@ -39,20 +48,17 @@ export function encodeNeigh(c: CodecBase, type: number, nlFlags: number, seq: nu
   writeField(dv, s, NEIGH.state, spec.state, "ndm_state");
   writeField(dv, s, NEIGH.flags, spec.flags, "ndm_flags");
   writeField(dv, s, NEIGH.type, spec.type, "ndm_type");
-  let present = 0;
-  if (spec.dst) {
-    c.putAddr(s + L.ND_DST, spec.dst, addrLen(spec.family), "NDA_DST");
-    present |= NEIGH.dst.bit;
-  }
+  let present = plain.encode(c, s, spec, spec.family);
   if (spec.lladdr) {
     if (spec.lladdr.length > 32) throw new RangeError(`NDA_LLADDR: ${spec.lladdr.length} bytes`);
     c.u8.set(spec.lladdr, s + L.ND_LLADDR);
     present |= writeField(dv, s, NEIGH.lladdrLen, spec.lladdr.length, "NDA_LLADDR");
   }
-  if (spec.protocol !== undefined) present |= writeField(dv, s, NEIGH.protocol, spec.protocol, "NDA_PROTOCOL");
-  if (spec.flagsExt !== undefined) present |= writeField(dv, s, NEIGH.flagsExt, spec.flagsExt, "NDA_FLAGS_EXT");
   return c.emit(s, NEIGH.present, present, "encodeNeigh");
 }
+
+/** The readers of PLAIN, defined on the prototype by plain.install() below. */
+export interface NeighRows extends PlainReaders<typeof PLAIN> {}
 
 /** Neighbour rows (struct ndmsg + attributes). */
 export class NeighRows extends Rows<typeof NEIGH> {
@@ -65,18 +71,11 @@ export class NeighRows extends Rows<typeof NEIGH> {
   state(i: number): number { return this.get(i, "state"); }
   flags(i: number): number { return this.get(i, "flags"); }
   ndmType(i: number): number { return this.get(i, "type"); }
-  dst(i: number): Uint8Array | undefined {
-    if (!this.has(i, "dst")) return undefined;
-    const r = this.row(i);
-    return this.c.u8.slice(r + L.ND_DST, r + L.ND_DST + addrLen(this.family(i)));
-  }
   lladdr(i: number): Uint8Array | undefined {
     if (!this.has(i, "lladdrLen")) return undefined;
     const r = this.row(i);
     return this.c.u8.slice(r + L.ND_LLADDR, r + L.ND_LLADDR + this.get(i, "lladdrLen"));
   }
-  probes(i: number): number { return this.get(i, "probes"); }
-  protocol(i: number): number { return this.get(i, "protocol"); }
-  /** NDA_FLAGS_EXT, 0 when absent. */
-  flagsExt(i: number): number { return this.get(i, "flagsExt"); }
 }
+
+plain.install(NeighRows);

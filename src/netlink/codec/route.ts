@@ -1,13 +1,31 @@
 // Route messages (struct rtmsg + attributes, codec/route.ts): the request spec, its encoder and
-// the row reader. The fixed-width fields are described once in ROUTE and NEXTHOP; an attribute
-// the codec keeps in the row (codec/layout.ts) is one line there plus its reader here.
+// the row reader. The plain attributes (a number or an address, described in ROUTE_ATTRS of
+// codec/layout.ts) are one line each in PLAIN, which gives their RouteSpec member, their encoding
+// and their RouteRows reader; the other fields are described once in ROUTE and NEXTHOP.
 import * as L from "../../../codec/layout.ts";
 import {
   AF_INET, AF_INET6, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE, RTN_ANYCAST, RTN_BROADCAST, RTN_LOCAL,
   RTN_MULTICAST, RTN_NAT, RTN_UNICAST, RTPROT_BOOT,
   RTPROT_UNSPEC, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_UNSPEC,
 } from "../constants";
-import { addrLen, type CodecBase, field, readField, Rows, uint, writeField } from "./base";
+import {
+  address, addrLen, attrField, type CodecBase, field, num, PlainAttrs, type PlainReaders, type PlainSpec, readField, Rows,
+  uint, writeField,
+} from "./base";
+
+/** The plain attributes, by attribute type in L.ROUTE_ATTRS: RouteSpec members and RouteRows readers. */
+const PLAIN = {
+  /** RTA_PRIORITY, 0 if absent. */
+  priority: num(6),
+  /** RTA_OIF, 0 if absent (multipath routes have none: see nhIfindex). */
+  oif: num(4),
+  /** RTA_PREF (ICMPV6_ROUTER_PREF_*), 0 if absent. */
+  pref: num(20),
+  /** RTA_PREFSRC, undefined if absent. */
+  prefsrc: address(7),
+} as const;
+
+const plain = new PlainAttrs(L.ROUTE_ATTRS, PLAIN, "route", field(L.RT_FAMILY, 0, "u8"));
 
 /** Most nexthops one encodeRoute() takes (RTA_MULTIPATH is limited to 64 KiB anyway). */
 export const MAX_NEXTHOPS = L.SCRATCH_NH_CAP;
@@ -24,7 +42,7 @@ export interface NexthopSpec {
   viaFamily?: number;
 }
 
-export interface RouteSpec {
+export interface RouteSpec extends PlainSpec<typeof PLAIN> {
   family: number;
   dstLen: number;
   tos?: number;
@@ -41,16 +59,12 @@ export interface RouteSpec {
   /** rtm_flags */
   flags?: number;
   dst?: Uint8Array;
-  priority?: number;
-  oif?: number;
   gateway?: Uint8Array;
   viaFamily?: number;
-  pref?: number;
   /** RTAX_MTU in RTA_METRICS (0 = unset). */
   mtu?: number;
   /** RTAX_ADVMSS in RTA_METRICS (0 = unset). */
   advmss?: number;
-  prefsrc?: Uint8Array;
   /** RTA_METRICS payload to send verbatim (as a dump gave it); replaces mtu/advmss. */
   metricsRaw?: Uint8Array;
   /** Sent as RTA_MULTIPATH. */
@@ -69,10 +83,8 @@ const ROUTE = {
   type: field(L.RT_TYPE, 0, "u8"),
   flags: field(L.RT_FLAGS, 0, "u32"),
   present: field(L.RT_PRESENT, 0, "u32"),
-  table: field(L.RT_TABLE, L.RT_HAS_TABLE, "u32"),
-  priority: field(L.RT_PRIORITY, L.RT_HAS_PRIORITY, "u32"),
-  oif: field(L.RT_OIF, L.RT_HAS_OIF, "u32"),
-  pref: field(L.RT_PREF, L.RT_HAS_PREF, "u8"),
+  ...plain.fields,
+  table: attrField(L.ROUTE_ATTRS, 15), // RTA_TABLE
   viaFamily: field(L.RT_VIA_FAMILY, L.RT_HAS_VIA, "u8"),
   mtu: field(L.RT_MTU, L.RT_HAS_METRICS, "u32"),
   advmss: field(L.RT_ADVMSS, L.RT_HAS_METRICS, "u32"),
@@ -89,9 +101,6 @@ const NEXTHOP = {
   gwFamily: field(L.NH_GW_FAMILY, 0, "u8"),
   isVia: field(L.NH_IS_VIA, 0, "u8"),
 } as const;
-
-/** Attributes written when the spec has them, named as in RouteSpec (and in the error text). */
-const OPTIONAL = ["priority", "oif", "pref"] as const;
 
 function viaFamilyOf(v: number | undefined, what: string): number {
   const vf = uint(v, 8, `${what} viaFamily`);
@@ -160,9 +169,7 @@ export function encodeRoute(c: CodecBase, type: number, nlFlags: number, seq: nu
     c.putAddr(s + L.RT_DST, spec.dst, alen, "route dst");
     present |= L.RT_HAS_DST;
   }
-  for (const name of OPTIONAL) {
-    if (spec[name] !== undefined) present |= writeField(dv, s, ROUTE[name], spec[name], `route ${name}`);
-  }
+  present |= plain.encode(c, s, spec, family);
   if (spec.gateway !== undefined) {
     if (spec.viaFamily !== undefined) {
       const vf = viaFamilyOf(spec.viaFamily, "route");
@@ -182,10 +189,6 @@ export function encodeRoute(c: CodecBase, type: number, nlFlags: number, seq: nu
     c.u8.set(spec.metricsRaw, s + L.RT_METRICS_RAW);
     present |= writeField(dv, s, ROUTE.metricsLen, spec.metricsRaw.length, "route metricsRaw");
   }
-  if (spec.prefsrc !== undefined) {
-    c.putAddr(s + L.RT_PREFSRC, spec.prefsrc, alen, "route prefsrc");
-    present |= L.RT_HAS_PREFSRC;
-  }
   if (spec.nexthops !== undefined) {
     encodeNexthops(c, family, spec.nexthops);
     writeField(dv, s, ROUTE.nhStart, 0, "route nexthops");
@@ -193,6 +196,9 @@ export function encodeRoute(c: CodecBase, type: number, nlFlags: number, seq: nu
   }
   return c.emit(s, ROUTE.present, present, "encodeRoute");
 }
+
+/** The readers of PLAIN, defined on the prototype by plain.install() below. */
+export interface RouteRows extends PlainReaders<typeof PLAIN> {}
 
 /** Route rows (struct rtmsg + attributes); nexthops of RTA_MULTIPATH by (row, k). */
 export class RouteRows extends Rows<typeof ROUTE> {
@@ -222,10 +228,6 @@ export class RouteRows extends Rows<typeof ROUTE> {
   routeType(i: number): number { return this.get(i, "type"); }
   /** rtm_flags */
   flags(i: number): number { return this.get(i, "flags"); }
-  /** RTA_PRIORITY, 0 if absent. */
-  priority(i: number): number { return this.get(i, "priority"); }
-  /** RTA_OIF, 0 if absent (multipath routes have none: see nhIfindex). */
-  oif(i: number): number { return this.get(i, "oif"); }
   /** RTA_DST; zero bytes (4 or 16) if absent. */
   dst(i: number): Uint8Array { return this.addr(this.row(i) + L.RT_DST, this.family(i)); }
   /** RTA_GATEWAY, or the address of RTA_VIA (see viaFamily). */
@@ -237,7 +239,6 @@ export class RouteRows extends Rows<typeof ROUTE> {
   }
   /** Family of RTA_VIA, 0 when the gateway came as RTA_GATEWAY or there is none. */
   viaFamily(i: number): number { return this.get(i, "viaFamily"); }
-  pref(i: number): number { return this.get(i, "pref"); }
   /** RTAX_MTU, 0 if unset. */
   mtu(i: number): number { return this.get(i, "mtu"); }
   /** RTAX_ADVMSS, 0 if unset. */
@@ -250,10 +251,6 @@ export class RouteRows extends Rows<typeof ROUTE> {
   }
   /** The message had attributes the row cannot hold: re-emitting it would lose them. */
   foreign(i: number): boolean { return (this.present(i) & L.RT_HAS_FOREIGN) !== 0; }
-  prefsrc(i: number): Uint8Array | undefined {
-    if (!(this.present(i) & L.RT_HAS_PREFSRC)) return undefined;
-    return this.addr(this.row(i) + L.RT_PREFSRC, this.family(i));
-  }
   /** Number of RTA_MULTIPATH nexthops (0 for a single-path route). */
   nexthopCount(i: number): number { return this.get(i, "nhCount"); }
   nhIfindex(i: number, k: number): number { return readField(this.c.dv, this.nh(i, k), NEXTHOP.ifindex); }
@@ -283,3 +280,5 @@ export class RouteRows extends Rows<typeof ROUTE> {
     return readField(this.c.dv, p, NEXTHOP.isVia) ? readField(this.c.dv, p, NEXTHOP.gwFamily) : 0;
   }
 }
+
+plain.install(RouteRows);
