@@ -277,6 +277,30 @@ export class RouteRows extends Rows<typeof ROUTE> {
     for (let k = 0; k < n; k++, p += L.NEXTHOP_ROW) if (readField(dv, p, NEXTHOP.ifindex) === ifindex) return true;
     return false;
   }
+  /** The `w`-th 32-bit word of RTA_DST in network order (0..3; IPv4 has only word 0): an index key without a copy. */
+  dstWord(i: number, w: number): number {
+    if (!(w >= 0 && w < 4) || !Number.isInteger(w)) throw new RangeError(`route dst word ${w} out of range`);
+    return this.c.dv.getUint32(this.row(i) + L.RT_DST + 4 * w, false);
+  }
+  /**
+   * A copy of every row (and its nexthops) that stays readable after the next request replaces
+   * the codec's tables: one copy of the row bytes, read through the same field table.
+   */
+  snapshot(): RouteRows {
+    const c = this.c;
+    const n = this.count;
+    const nhCount = c.stateWord(L.ST_NH_COUNT);
+    const routeBytes = n * L.ROUTE_ROW;
+    const nhBytes = nhCount * L.NEXTHOP_ROW;
+    const u8 = new Uint8Array(routeBytes + nhBytes);
+    if (n > 0) u8.set(c.u8.subarray(c.bases.route, c.bases.route + routeBytes), 0);
+    if (nhCount > 0) u8.set(c.u8.subarray(c.nhBase, c.nhBase + nhBytes), routeBytes);
+    const frozen = {
+      u8, dv: new DataView(u8.buffer), nhBase: routeBytes, bases: { route: 0, link: 0, addr: 0, neigh: 0 },
+      stateWord: (off: number) => (off === L.ST_ROUTE_COUNT ? n : off === L.ST_NH_COUNT ? nhCount : 0),
+    };
+    return new RouteRows(frozen as unknown as CodecBase);
+  }
   /** Family of the nexthop's RTA_VIA, 0 when its gateway came as RTA_GATEWAY or there is none. */
   nhViaFamily(i: number, k: number): number {
     const p = this.nh(i, k);
