@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { runPlugin } from "../../src/cni/skel";
 import { codec } from "../../src/netlink/codec";
 import { ownPlugin } from "../../src/plugins/index";
-import { AF_INET, AF_INET6, RTM_GETROUTE, RT_TABLE_MAIN } from "../../src/netlink/constants";
+import { AF_INET, AF_INET6, AF_UNSPEC, RTM_GETROUTE, RT_TABLE_MAIN } from "../../src/netlink/constants";
 import { linkByName } from "../../src/netlink/link";
 import { withNetns } from "../../src/netlink/netns";
 import { listRoutes, routeFromRow, type KernelRoute, type Nexthop } from "../../src/netlink/route";
@@ -88,6 +88,8 @@ describe("the kernel filters route dumps on a strict-checking socket", () => {
       expect(sent(AF_INET6, { oif: a0 })).toEqual(expect.arrayContaining(["254 2001:db8:9::/48 type 1"]));
       // Both filters at once; and a table that was never created reads as empty.
       expect(sent(AF_INET, { table: 100, oif: a0 })).toEqual(["100 10.1.0.0/16 type 1"]);
+      expect(() => sock.dump((seq) => codec.encodeRouteDump(seq, AF_INET, { table: 4242 }))).toThrow(expect.objectContaining({ errno: 2 /* ENOENT */ }));
+      expect(sent(AF_UNSPEC, { table: 4242 })).toEqual([]);
       expect(listRoutes(sock, AF_INET, { table: 4242 })).toEqual([]);
       expect(sock.dumps.filter(routeDump).at(-1)).toEqual({ type: RTM_GETROUTE, family: AF_INET, table: 4242, oif: 0 });
     } finally {
