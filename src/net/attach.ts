@@ -220,14 +220,14 @@ export function attachCheck(conf: AttachConf, args: CmdArgs, checkLink: (link: L
         throw new CniError(ErrCode.Internal, `Failed to match addr ${ip.address} on interface ${args.ifname}`);
       }
     }
-    // Each table the result's routes name is read once (a filtered dump), looked up by prefix.
-    const tables = new RouteTables(pod);
     // A chained vrf moved this device's main-table routes into its VRF's table, and a runtime's
     // cached result may not say so (libcni before 1.2 drops `table`): look there (docs/vrf.md).
     const vrfTable = vrfTableOf(pod, link);
     const writes = planRoutes(prev, args.ifname, link.index, conf.ecmp, "prevResult.routes").map((w) =>
       vrfTable && w.set.key.table === RT_TABLE_MAIN ? { ...w, set: { ...w.set, key: { ...w.set.key, table: vrfTable } } } : w,
     );
+    // Each table the result's routes name is read once (a filtered dump), their prefixes only.
+    const tables = new RouteTables(pod).expect(writes.map((w) => w.set.key));
     for (const w of writes) {
       // Compared as sets, per key: all aliases with the key count (upstream mode may have put one
       // route per gateway), and only nexthops through this device (others belong to others).

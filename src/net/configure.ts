@@ -89,7 +89,7 @@ export function configureInterface(netns: string, sock: NetlinkSocket, ifname: s
     }
     // The routes are read here, after the addresses made their connected routes: each table the
     // writes name once, kept current by the writes themselves.
-    const tables = new RouteTables(sock);
+    const tables = new RouteTables(sock).expect(writes.map((w) => w.set.key));
     for (const w of writes) {
       step(`failed to add route '${routeText(w, ifname)}'`, () => installRoute(tables, w, log));
     }

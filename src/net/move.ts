@@ -58,7 +58,7 @@ function text(key: RouteKey, nexthops: readonly Nexthop[]): string {
 /** Installs every move's nexthops in its target, then takes them out of the source routes. */
 export function applyMoves(sock: NetlinkSocket, moves: readonly NexthopMove[], log: UndoLog, before?: (step: string) => void): void {
   // Read after the enslave (which flushed routes): each table involved once, kept current by the moves.
-  const tables = new RouteTables(sock);
+  const tables = new RouteTables(sock).expect(moves.flatMap((m) => [m.to, m.from]));
   for (const m of moves) {
     const what = `failed to add route '${text(m.to, m.nexthops)}'`;
     before?.(what);
@@ -74,7 +74,7 @@ export function applyMoves(sock: NetlinkSocket, moves: readonly NexthopMove[], l
 /** Puts the moves' nexthops back into their source routes where they are missing (an undo). */
 export function restoreSources(sock: NetlinkSocket, moves: readonly NexthopMove[]): void {
   // A fresh read: this runs after the release cycled the device, which flushed routes.
-  const tables = new RouteTables(sock);
+  const tables = new RouteTables(sock).expect(moves.map((m) => m.from));
   for (const m of moves) joinNexthops(tables, { key: m.from, nexthops: m.nexthops, attrs: attrsOf(m.from) });
 }
 

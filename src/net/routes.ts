@@ -9,12 +9,12 @@
 //   NLM_F_CREATE (no EXCL/REPLACE) and leave with one RTM_DELROUTE per nexthop; other
 //   siblings are never rewritten.
 import { CniError, ErrCode } from "../cni/errors";
-import { codec, type RouteRows } from "../netlink/codec";
+import { dstKey, type RouteRows } from "../netlink/codec/route";
 import { AF_INET, AF_INET6, ESRCH, RTN_UNICAST, RTPROT_BOOT, RTPROT_RA } from "../netlink/constants";
 import { addressBytes, addressText } from "../netlink/ip";
 import { effectiveMetric, keyText, sameKey, sameSlot, type RouteKey } from "../netlink/key";
 import {
-  deleteRoute, listRoutes, routeFromRow, scanRoutes, writeRoute, type KernelRoute, type Nexthop, type RouteAttrs, type WriteMode,
+  deleteRoute, dumpRoutes, listRoutes, routeFromRow, writeRoute, type KernelRoute, type Nexthop, type RouteAttrs, type WriteMode,
 } from "../netlink/route";
 import { NetlinkError, type NetlinkSocket } from "../netlink/socket";
 import { difference, hasNexthop, sameNexthop, union } from "./nexthops";
@@ -37,33 +37,32 @@ function describe(set: NexthopSet): string {
 
 // ---- RouteTables: one filtered read per (family, table), kept current with our own writes ----
 
-/** A prefix as an index key: IPv4 as one number, IPv6 as text of its four words. */
+/** A prefix as an index key (codec `dstKey`): IPv4 as one number, IPv6 as text. */
 type DstKey = number | string;
-
-function dstKey(family: number, word: (w: number) => number, len: number): DstKey {
-  if (family !== AF_INET6) return word(0) * 64 + len;
-  return `${word(0).toString(16)}:${word(1).toString(16)}:${word(2).toString(16)}:${word(3).toString(16)}/${len}`;
-}
 
 function dstKeyOfText(family: number, dst: string): DstKey {
   const [addr, len] = dst.split("/");
   const b = addressBytes(addr);
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  return dstKey(family, (w) => dv.getUint32(4 * w, false), Number(len));
+  return dstKey(family, new DataView(b.buffer, b.byteOffset, b.byteLength), 0, Number(len));
 }
 
-/** The routes of one prefix: row numbers of the snapshot until first asked for, then routes. */
+/** The routes of one prefix as read (or as written since). */
 interface Bucket {
-  rows: number[];
-  routes?: KernelRoute[];
+  routes: KernelRoute[];
   /** A write went through that the model cannot follow exactly: the next look re-reads the table. */
   stale?: boolean;
 }
 
+/** One read of a (family, table): the routes of the prefixes it was asked for, or of all. */
 interface Table {
-  rows?: RouteRows;
+  /** Every prefix of the table was materialised (KernelState.routes). */
+  complete: boolean;
+  /** The prefixes the read materialised (a prefix in it without a bucket has no route). */
+  read: ReadonlySet<DstKey>;
   buckets: Map<DstKey, Bucket>;
 }
+
+const tableId = (family: number, table: number) => `${family}/${table}`;
 
 /** RTAX_MTU and RTAX_ADVMSS out of an RTA_METRICS payload. */
 function metricOf(raw: Uint8Array, type: number): number | undefined {
@@ -114,8 +113,8 @@ function ecmpCapable(r: KernelRoute): boolean {
 
 /**
  * The pod's routes for one command: each (family, table) is read at most once, with one dump the
- * kernel filters by family and table (every route type: the IPv4 slot needs them), and indexed
- * by prefix; a route is materialised when its prefix is first asked for. Writes made through
+ * kernel filters by family and table (every route type: the IPv4 slot needs them); of its rows,
+ * only the prefixes declared with `expect` (or looked at) become routes. Writes made through
  * `write`/`remove` update the read, so later keys of the same command see earlier writes; a
  * write whose outcome the model cannot follow exactly (or that failed) marks its prefix stale,
  * and the next look at it reads the table again. Valid while nobody else changes these tables:
@@ -123,21 +122,45 @@ function ecmpCapable(r: KernelRoute): boolean {
  */
 export class RouteTables implements KernelState {
   private readonly tables = new Map<string, Table>();
+  /** Per table, the prefixes declared with `expect` or looked at: what a read materialises. */
+  private readonly wanted = new Map<string, Set<DstKey>>();
   private undoStep = -2;
 
   constructor(readonly sock: NetlinkSocket) {}
 
+  /**
+   * Declares the keys the command will look at, before the first look: the one read of each
+   * table then materialises the routes of all of them (and only those). A prefix looked at
+   * without being declared costs a second read of its table.
+   */
+  expect(keys: Iterable<RouteKey>): this {
+    for (const k of keys) this.want(tableId(k.family, k.table)).add(dstKeyOfText(k.family, k.dst));
+    return this;
+  }
+
   /** Every route of `family` in `table`, every type; same-prefix routes in the kernel's order. */
   routes(family: number, table: number): readonly KernelRoute[] {
-    const t = this.table(family, table, true);
-    const out: KernelRoute[] = [];
-    for (const b of t.buckets.values()) out.push(...this.materialise(t, b));
-    return out;
+    const id = tableId(family, table);
+    let t = this.tables.get(id);
+    if (!t || !t.complete || [...t.buckets.values()].some((b) => b.stale)) {
+      t = this.read(family, table, true);
+      this.tables.set(id, t);
+    }
+    return [...t.buckets.values()].flatMap((b) => b.routes);
   }
 
   /** The routes (every type) with destination `dst` in (family, table), in the kernel's order. */
   at(family: number, table: number, dst: string): readonly KernelRoute[] {
-    return this.bucket(family, table, dst, false)?.routes ?? [];
+    const id = tableId(family, table);
+    const k = dstKeyOfText(family, dst);
+    let t = this.tables.get(id);
+    if (t && (t.buckets.get(k)?.stale || !(t.complete || t.read.has(k)))) t = undefined;
+    if (!t) {
+      this.want(id).add(k);
+      t = this.read(family, table, false);
+      this.tables.set(id, t);
+    }
+    return t.buckets.get(k)?.routes ?? [];
   }
 
   /** Every IPv4 route the kernel would match `key` against, in its order (first = REPLACE target). */
@@ -243,68 +266,37 @@ export class RouteTables implements KernelState {
   }
 
   private stale(key: RouteKey): void {
-    const t = this.tables.get(`${key.family}/${key.table}`);
+    const t = this.tables.get(tableId(key.family, key.table));
     if (!t) return;
     const k = dstKeyOfText(key.family, key.dst);
     const b = t.buckets.get(k);
     if (b) b.stale = true;
-    else t.buckets.set(k, { rows: [], routes: [], stale: true });
+    else t.buckets.set(k, { routes: [], stale: true });
   }
 
-  /** The materialised routes of key's prefix when its table has been read, for a write to update. */
+  /** The routes of key's prefix when its table's read holds them, for a write to update. */
   private cached(key: RouteKey): KernelRoute[] | undefined {
-    if (!this.tables.has(`${key.family}/${key.table}`)) return undefined;
-    const b = this.bucket(key.family, key.table, key.dst, true);
-    return b && !b.stale ? b.routes : undefined;
-  }
-
-  private table(family: number, table: number, fresh: boolean): Table {
-    const id = `${family}/${table}`;
-    let t = this.tables.get(id);
-    if (t && fresh && [...t.buckets.values()].some((b) => b.stale)) t = undefined;
-    if (!t) {
-      t = this.read(family, table);
-      this.tables.set(id, t);
-    }
-    return t;
-  }
-
-  private bucket(family: number, table: number, dst: string, create: boolean): (Bucket & { routes: KernelRoute[] }) | undefined {
-    const k = dstKeyOfText(family, dst);
-    let t = this.table(family, table, false);
+    const t = this.tables.get(tableId(key.family, key.table));
+    const k = dstKeyOfText(key.family, key.dst);
+    if (!t || !(t.complete || t.read.has(k))) return undefined;
     let b = t.buckets.get(k);
-    if (b?.stale) {
-      this.tables.delete(`${family}/${table}`);
-      t = this.table(family, table, false);
-      b = t.buckets.get(k);
-    }
-    if (!b) {
-      if (!create) return undefined;
-      b = { rows: [], routes: [] };
-      t.buckets.set(k, b);
-    }
-    this.materialise(t, b);
-    return b as Bucket & { routes: KernelRoute[] };
+    if (!b) t.buckets.set(k, (b = { routes: [] }));
+    return b.stale ? undefined : b.routes;
   }
 
-  private materialise(t: Table, b: Bucket): KernelRoute[] {
-    if (!b.routes) b.routes = b.rows.map((i) => routeFromRow(t.rows!, i));
-    return b.routes;
+  private want(id: string): Set<DstKey> {
+    let s = this.wanted.get(id);
+    if (!s) this.wanted.set(id, (s = new Set()));
+    return s;
   }
 
-  /** One dump of (family, table), filtered by the kernel; rows kept as a snapshot, indexed by prefix. */
-  private read(family: number, table: number): Table {
+  /** One dump of (family, table), filtered by the kernel; the wanted prefixes (or all) materialised. */
+  private read(family: number, table: number, complete: boolean): Table {
+    const want = complete ? undefined : new Set(this.want(tableId(family, table)));
+    const rows = dumpRoutes(this.sock, family, { table });
     const buckets = new Map<DstKey, Bucket>();
-    let n = 0;
-    scanRoutes(this.sock, family, { table }, (rows, i) => {
-      if (rows.family(i) !== family) return;
-      const k = dstKey(family, (w) => rows.dstWord(i, w), rows.dstLen(i));
-      const b = buckets.get(k);
-      if (b) b.rows.push(i);
-      else buckets.set(k, { rows: [i] });
-      n++;
-    });
-    return { rows: n ? codec.routes.snapshot() : undefined, buckets };
+    for (const [k, list] of rows.rowsByDst(family, table, want)) buckets.set(k, { routes: list.map((i) => routeFromRow(rows, i)) });
+    return { complete, read: want ?? new Set(), buckets };
   }
 }
 
@@ -417,7 +409,7 @@ export function detachSharedRoutes(sock: NetlinkSocket, ifindex: number): number
   const shared = listRoutes(sock, AF_INET, { oif: ifindex }).filter(
     (r) => r.nexthops.some((nh) => nh.ifindex === ifindex) && r.nexthops.some((nh) => nh.ifindex !== ifindex),
   );
-  const tables = new RouteTables(sock);
+  const tables = new RouteTables(sock).expect(shared);
   for (const r of shared) {
     try {
       detached += leaveNexthops(tables, r, r.nexthops.filter((nh) => nh.ifindex === ifindex)).length;

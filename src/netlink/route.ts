@@ -48,20 +48,28 @@ export interface RouteFilter {
 }
 
 /**
+ * Sends one route dump of `family` that the kernel filters on `filter` and returns the codec's
+ * rows (every row the kernel sent). A table the kernel never created reads as no rows.
+ */
+export function dumpRoutes(sock: NetlinkSocket, family: number, filter: RouteFilter): RouteRows {
+  try {
+    sock.dump((seq) => codec.encodeRouteDump(seq, family, filter));
+  } catch (e) {
+    // A table filter naming a table that was never created: ENOENT ("FIB table does not exist").
+    if (!(filter.table && e instanceof NetlinkError && e.errno === ENOENT)) throw e;
+    codec.reset();
+  }
+  return codec.routes;
+}
+
+/**
  * One route dump of `family` (AF_UNSPEC for both), filtered by the kernel on `filter`. The rows
  * are checked again here (a kernel that ignored the filter sends everything); rows that are not
  * routes (cloned entries) or that fail the filter are skipped. `visit` sees each kept row of
  * `codec.routes` in dump order. A table the kernel does not have is an empty dump.
  */
 export function scanRoutes(sock: NetlinkSocket, family: number, filter: RouteFilter, visit: (rows: RouteRows, i: number) => void): void {
-  try {
-    sock.dump((seq) => codec.encodeRouteDump(seq, family, filter));
-  } catch (e) {
-    // A table filter naming a table that was never created: ENOENT ("FIB table does not exist").
-    if (filter.table && e instanceof NetlinkError && e.errno === ENOENT) return;
-    throw e;
-  }
-  const rows = codec.routes;
+  const rows = dumpRoutes(sock, family, filter);
   const { table, oif } = filter;
   for (let i = 0; i < rows.count; i++) {
     if (rows.type(i) !== RTM_NEWROUTE || rows.flags(i) & RTM_F_CLONED) continue;
@@ -104,7 +112,7 @@ export function tablesInUse(sock: NetlinkSocket): Set<number> {
   return tables;
 }
 
-/** The route in row `i` of `rows` (the codec's tables or a snapshot of them). */
+/** The route in row `i` of `rows` (the codec's route table). */
 export function routeFromRow(r: RouteRows, i: number): KernelRoute {
   const family = r.family(i);
   const nexthops: Nexthop[] = [];

@@ -219,9 +219,10 @@ describe("RouteTables follows its own writes", () => {
   const hop = (gateway: string | undefined, ifindex: number, weight = 1): Nexthop => ({ gateway, ifindex, weight });
 
   test("IPv4: create, join (REPLACE with the union), weights, leave, the whole route gone; one read of the table", () => {
-    const tables = new RouteTables(sock);
-    const before = sock.dumps.length;
     const key = v4("10.10.0.0/16");
+    // Declared up front, as the commands do: the one read materialises both prefixes.
+    const tables = new RouteTables(sock).expect([key, v4("10.11.0.0/16", 100)]);
+    const before = sock.dumps.length;
     const a = hop("192.0.2.1", eth0), b = hop("198.51.100.1", eth1, 3), c = hop("192.0.2.2", eth0);
     joinNexthops(tables, { key, nexthops: [a], mtu: 1400 });
     agrees(tables, key);
@@ -266,10 +267,11 @@ describe("RouteTables follows its own writes", () => {
   });
 
   test("IPv6: create, siblings added and removed (first, middle, last), a device route beside them", () => {
-    const tables = new RouteTables(sock);
+    const key = v6("2001:db8:50::/48");
+    const dev = v6("2001:db8:51::/48", 7);
+    const tables = new RouteTables(sock).expect([key, dev]);
     const before = sock.dumps.length;
     const reads = () => sock.dumps.slice(before).filter(routeDump).length;
-    const key = v6("2001:db8:50::/48");
     const a = hop("2001:db8:1::1", eth0), b = hop("2001:db8:2::1", eth1, 2), c = hop("2001:db8:1::2", eth0);
     joinNexthops(tables, { key, nexthops: [a] });
     agrees(tables, key);
@@ -290,12 +292,30 @@ describe("RouteTables follows its own writes", () => {
     expect(reads()).toBe(3);
     leaveNexthops(tables, key, [c]);
     agrees(tables, key);
-    const dev = v6("2001:db8:51::/48", 7);
     joinNexthops(tables, { key: dev, nexthops: [hop(undefined, eth0)] });
     agrees(tables, dev);
     leaveNexthops(tables, dev, [hop(undefined, eth0)]);
     agrees(tables, dev);
     expect(reads()).toBe(3);
+  });
+
+  test("a prefix looked at without being declared: a second read of its table, then answered from it", () => {
+    const tables = new RouteTables(sock).expect([v4("10.40.0.0/16")]);
+    const before = sock.dumps.length;
+    const reads = () => sock.dumps.slice(before).filter(routeDump).length;
+    joinNexthops(tables, { key: v4("10.40.0.0/16"), nexthops: [hop("192.0.2.1", eth0)] });
+    expect(reads()).toBe(1);
+    agrees(tables, v4("10.41.0.0/16"));
+    expect(reads()).toBe(2);
+    agrees(tables, v4("10.40.0.0/16"));
+    agrees(tables, v4("10.41.0.0/16"));
+    expect(reads()).toBe(2);
+    // KernelState: the whole table, every type (connected and the route just written included).
+    const all = tables.routes(AF_INET, RT_TABLE_MAIN).map((r) => r.dst);
+    expect(all).toEqual(expect.arrayContaining(["10.40.0.0/16", "192.0.2.0/24", "198.51.100.0/24"]));
+    expect(tables.routes(AF_INET, 255).some((r) => r.type === 2 /* RTN_LOCAL */)).toBe(true);
+    leaveNexthops(tables, v4("10.40.0.0/16"), [hop("192.0.2.1", eth0)]);
+    expect(tables.routes(AF_INET, RT_TABLE_MAIN).map((r) => r.dst)).not.toContain("10.40.0.0/16");
   });
 
   test("an undo after other writes reads the kernel again; a failed write leaves the prefix to be re-read", () => {
