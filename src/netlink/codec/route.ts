@@ -9,6 +9,8 @@ import {
 } from "../constants";
 import { addrLen, type CodecBase, field, readField, Rows, uint, writeField } from "./base";
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** Most nexthops one encodeRoute() takes (RTA_MULTIPATH is limited to 64 KiB anyway). */
 export const MAX_NEXTHOPS = L.SCRATCH_NH_CAP;
 
@@ -195,12 +197,12 @@ export function encodeRoute(c: CodecBase, type: number, nlFlags: number, seq: nu
 }
 
 /**
- * A destination prefix as a map key: IPv4 as one number (the address bytes read as a
- * little-endian u32, × 64, + length), IPv6 as text of its four words and length. `at` is where
- * the address bytes start in `dv`.
+ * A destination prefix as a map key: IPv4 as one number (the address bytes read as a u32 in
+ * this machine's byte order, as `rowsByDst` reads them, × 64, + length), IPv6 as text of its four
+ * words and length. `at` is where the address bytes start in `dv`.
  */
 export function dstKey(family: number, dv: DataView, at: number, len: number): number | string {
-  if (family !== AF_INET6) return dv.getUint32(at, true) * 64 + len;
+  if (family !== AF_INET6) return dv.getUint32(at, LITTLE_ENDIAN) * 64 + len;
   const w = (k: number) => dv.getUint32(at + 4 * k, false).toString(16);
   return `${w(0)}:${w(1)}:${w(2)}:${w(3)}/${len}`;
 }
