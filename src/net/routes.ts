@@ -106,6 +106,18 @@ function modelRoute(key: RouteKey, nexthops: readonly Nexthop[], attrs: RouteAtt
   return route;
 }
 
+/**
+ * Puts a new slot's route where the kernel keeps it among the prefix's others: IPv4 orders them
+ * by tos (highest first), then metric; IPv6 by metric, a new route after those of equal metric.
+ */
+function insertSlot(list: KernelRoute[], r: KernelRoute): void {
+  const at = r.family === AF_INET6
+    ? list.findIndex((x) => x.priority > r.priority)
+    : list.findIndex((x) => x.tos < r.tos || (x.tos === r.tos && x.priority >= r.priority));
+  if (at < 0) list.push(r);
+  else list.splice(at, 0, r);
+}
+
 /** IPv6 merges a gateway nexthop into a route as a sibling only when the route qualifies for ECMP. */
 function ecmpCapable(r: KernelRoute): boolean {
   return r.type === RTN_UNICAST && r.protocol !== RTPROT_RA && !r.foreign && r.nexthops.every((nh) => nh.gateway !== undefined);
@@ -199,14 +211,14 @@ export class RouteTables implements KernelState {
       if (mode === "replace" && inSlot.length) list[inSlot[0]] = model;
       else if (mode === "prepend" && inSlot.length) list.splice(inSlot[0], 0, model);
       else if (mode === "append" && inSlot.length) list.splice(inSlot[inSlot.length - 1] + 1, 0, model);
-      else list.push(model);
+      else insertSlot(list, model);
       return;
     }
     const gateways = nexthops.every((nh) => nh.gateway !== undefined);
     if (mode !== "create" && mode !== "prepend") return this.stale(key);
     if (inSlot.length === 0) {
       // A new route: one nexthop, or siblings of one multipath route (gateway nexthops only).
-      if (nexthops.length === 1 || gateways) list.push(model);
+      if (nexthops.length === 1 || gateways) insertSlot(list, model);
       else this.stale(key);
       return;
     }

@@ -299,6 +299,26 @@ describe("RouteTables follows its own writes", () => {
     expect(reads()).toBe(3);
   });
 
+  test("routes of one prefix with other metrics (and tos) stand in the kernel's order", () => {
+    const four = v4("10.12.0.0/16"), six = v6("2001:db8:52::/48");
+    const tables = new RouteTables(sock).expect([four, six]);
+    const before = sock.dumps.length;
+    for (const m of [300, 100, 200, 100]) {
+      const key4 = { ...four, priority: m, tos: m === 100 && tables.slot({ ...four, priority: 100 }).length ? 16 : 0 };
+      joinNexthops(tables, { key: key4, nexthops: [hop("192.0.2.1", eth0)] });
+      agrees(tables, four);
+    }
+    for (const m of [300, 100, 200]) {
+      joinNexthops(tables, { key: { ...six, priority: m }, nexthops: [hop(undefined, eth1)] });
+      agrees(tables, six);
+    }
+    expect(sock.dumps.slice(before).filter(routeDump).length).toBe(2);
+    for (const r of new RouteTables(fresh).at(AF_INET, RT_TABLE_MAIN, four.dst)) tables.remove(r, r.nexthops);
+    for (const r of new RouteTables(fresh).at(AF_INET6, RT_TABLE_MAIN, six.dst)) tables.remove(r, r.nexthops);
+    agrees(tables, four);
+    agrees(tables, six);
+  });
+
   test("a prefix looked at without being declared: a second read of its table, then answered from it", () => {
     const tables = new RouteTables(sock).expect([v4("10.40.0.0/16")]);
     const before = sock.dumps.length;
