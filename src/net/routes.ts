@@ -9,7 +9,8 @@
 //   NLM_F_CREATE (no EXCL/REPLACE) and leave with one RTM_DELROUTE per nexthop; other
 //   siblings are never rewritten.
 import { CniError, ErrCode } from "../cni/errors";
-import { dstKey, type RouteRows } from "../netlink/codec/route";
+import { codec } from "../netlink/codec";
+import { dstKey } from "../netlink/codec/route";
 import { AF_INET, AF_INET6, ESRCH, RTN_UNICAST, RTPROT_BOOT, RTPROT_RA } from "../netlink/constants";
 import { addressBytes, addressText } from "../netlink/ip";
 import { effectiveMetric, keyText, sameKey, sameSlot, type RouteKey } from "../netlink/key";
@@ -418,7 +419,8 @@ function rewriteIpv4(tables: RouteTables, route: KernelRoute, isFirst: boolean, 
  */
 export function detachSharedRoutes(sock: NetlinkSocket, ifindex: number): number {
   let detached = 0;
-  const shared = listRoutes(sock, AF_INET, { oif: ifindex }).filter(
+  // Only multipath rows can be shared: the others are not materialised.
+  const shared = listRoutes(sock, AF_INET, { oif: ifindex, want: (i) => codec.routes.nexthopCount(i) > 1 }).filter(
     (r) => r.nexthops.some((nh) => nh.ifindex === ifindex) && r.nexthops.some((nh) => nh.ifindex !== ifindex),
   );
   const tables = new RouteTables(sock).expect(shared);
