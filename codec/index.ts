@@ -15,9 +15,9 @@ import {
 import {
   NLMSG_HDRLEN, NLMSG_ERROR, NLMSG_DONE, NLM_F_REQUEST, NLM_F_DUMP, NLM_F_DUMP_INTR, RTM_NEWLINK,
   RTM_GETLINK, RTM_NEWADDR, RTM_GETADDR, RTM_NEWROUTE, RTM_GETROUTE, RTMSG_LEN, IFINFOMSG_LEN,
-  IFADDRMSG_LEN, RTM_NEWNEIGH, RTM_GETNEIGH, NDMSG_LEN,
+  IFADDRMSG_LEN, RTM_NEWNEIGH, RTM_GETNEIGH, NDMSG_LEN, RTA_TABLE, RTA_OIF,
 } from "./kernel";
-import { align4, emitStart, wp, wfail, putZero } from "./attr";
+import { align4, attrU32, emitStart, wp, wfail, putZero } from "./attr";
 import { state, stateWord, setStateWord, initRegions, rowAt } from "./tables";
 import { parseRoute, emitRoute, initRouteIndex } from "./route";
 import { parseLink, emitLink, initLinkIndex } from "./link";
@@ -190,5 +190,24 @@ export function encodeDump(type: u32, seq: u32, family: u32): u32 {
   store<u16>(m, NLM_F_REQUEST | NLM_F_DUMP, 6);
   store<u32>(m, seq, 8);
   store<u8>(m, <u8>family, NLMSG_HDRLEN);
+  return finish();
+}
+
+// RTM_GETROUTE dump request that asks the kernel to filter: struct rtmsg with `family` (and
+// rtm_table when the id fits in it), then RTA_TABLE when `table` is not 0 and RTA_OIF when
+// `oif` is not 0. The kernel applies the filters only on a socket with NETLINK_GET_STRICT_CHK.
+export function encodeRouteDump(seq: u32, family: u32, table: u32, oif: u32): u32 {
+  startRequest();
+  const m = putZero(NLMSG_HDRLEN + RTMSG_LEN);
+  if (wfail) return 0;
+  store<u16>(m, RTM_GETROUTE, 4);
+  store<u16>(m, NLM_F_REQUEST | NLM_F_DUMP, 6);
+  store<u32>(m, seq, 8);
+  store<u8>(m, <u8>family, NLMSG_HDRLEN);
+  if (table < 256) store<u8>(m, <u8>table, NLMSG_HDRLEN + 4);
+  if (table != 0) attrU32(RTA_TABLE, table);
+  if (oif != 0) attrU32(RTA_OIF, oif);
+  if (wfail) return 0;
+  store<u32>(m, <u32>(wp - m));
   return finish();
 }

@@ -8,7 +8,8 @@ import { convertResult } from "../cni/result";
 import { ALL_VERSIONS, CURRENT_VERSION } from "../cni/version";
 import { formatIP, parseCIDR } from "../ip";
 import { listAddrs } from "../netlink/addr";
-import { AF_UNSPEC, RT_TABLE_MAIN } from "../netlink/constants";
+import { codec } from "../netlink/codec";
+import { AF_UNSPEC, RTN_UNICAST, RT_TABLE_MAIN } from "../netlink/constants";
 import { createLink, deleteLink, linkByIndex, linkByName, renameLink, setLinkUp, type Link } from "../netlink/link";
 import { withNetns } from "../netlink/netns";
 import { libc } from "../netlink/libc";
@@ -22,7 +23,7 @@ import { checkPodNetns } from "./podns";
 import { hasNexthop } from "./nexthops";
 import { applyMultipath, checkMultipath, holderId, releaseMultipath, withOwnMetric, type MultipathConf } from "./multipath";
 import { planRoutes, type Ecmp, type RouteWrite } from "./plan";
-import { detachSharedRoutes } from "./routes";
+import { detachSharedRoutes, RouteTables } from "./routes";
 import { writeSysctl } from "./sysctl";
 import { vrfTableOf } from "./vrf";
 import { rolledBack, UndoLog } from "./undo";
@@ -50,7 +51,9 @@ export interface AttachConf {
  * default has no top-level device: its first nexthop's device is used (upstream fails there).
  */
 export function defaultRouteLink(sock: NetlinkSocket): string {
-  const def = listRoutes(sock, AF_UNSPEC).find((r) => r.table === RT_TABLE_MAIN && r.dst.endsWith("/0") && r.nexthops[0]?.ifindex);
+  // One dump of both families' main tables, filtered by the kernel; only default routes are read.
+  const rows = codec.routes;
+  const def = listRoutes(sock, AF_UNSPEC, { table: RT_TABLE_MAIN, want: (i) => rows.dstLen(i) === 0 }).find((r) => r.nexthops[0]?.ifindex);
   const link = def && linkByIndex(sock, def.nexthops[0].ifindex);
   if (!link) throw new CniError(ErrCode.Internal, "no default route interface found");
   return link.name;
@@ -217,18 +220,19 @@ export function attachCheck(conf: AttachConf, args: CmdArgs, checkLink: (link: L
         throw new CniError(ErrCode.Internal, `Failed to match addr ${ip.address} on interface ${args.ifname}`);
       }
     }
-    const routes = listRoutes(pod);
     // A chained vrf moved this device's main-table routes into its VRF's table, and a runtime's
     // cached result may not say so (libcni before 1.2 drops `table`): look there (docs/vrf.md).
     const vrfTable = vrfTableOf(pod, link);
     const writes = planRoutes(prev, args.ifname, link.index, conf.ecmp, "prevResult.routes").map((w) =>
       vrfTable && w.set.key.table === RT_TABLE_MAIN ? { ...w, set: { ...w.set, key: { ...w.set.key, table: vrfTable } } } : w,
     );
+    // Each table the result's routes name is read once (a filtered dump), their prefixes only.
+    const tables = new RouteTables(pod).expect(writes.map((w) => w.set.key));
     for (const w of writes) {
       // Compared as sets, per key: all aliases with the key count (upstream mode may have put one
       // route per gateway), and only nexthops through this device (others belong to others).
       const want = writes.filter((x) => sameKey(x.set.key, w.set.key)).flatMap((x) => x.set.nexthops);
-      const held = routes.filter((r) => sameKey(r, w.set.key)).flatMap((r) => r.nexthops).filter((nh) => nh.ifindex === link.index);
+      const held = tables.at(w.set.key.family, w.set.key.table, w.set.key.dst).filter((r) => r.type === RTN_UNICAST && sameKey(r, w.set.key)).flatMap((r) => r.nexthops).filter((nh) => nh.ifindex === link.index);
       if (want.every((nh) => hasNexthop(held, nh)) && held.every((nh) => hasNexthop(want, nh))) continue;
       const text = (nhs: typeof want) => nhs.map((nh) => nh.gateway ?? "direct").join(", ") || "none";
       throw new CniError(

@@ -9,12 +9,11 @@ import { AF_INET6, RTNLGRP_IPV6_IFADDR } from "../netlink/constants";
 import { linkByName, setLinkUp } from "../netlink/link";
 import { withNetns } from "../netlink/netns";
 import { effectiveMetric } from "../netlink/key";
-import { deleteRoute, writeRoute } from "../netlink/route";
 import { NetlinkSocket } from "../netlink/socket";
 import { waitForDad } from "./dad";
 import { parseCIDR } from "../ip";
 import { defaultGateways, planRoutes, type Ecmp, type RouteWrite } from "./plan";
-import { joinNexthops } from "./routes";
+import { joinNexthops, RouteTables } from "./routes";
 import { readSysctl, writeSysctl } from "./sysctl";
 import type { UndoLog } from "./undo";
 
@@ -42,13 +41,16 @@ function routeText(w: RouteWrite, ifname: string): string {
 }
 
 /** Installs one planned write, recording its undo. */
-function installRoute(sock: NetlinkSocket, w: RouteWrite, log: UndoLog): void {
+function installRoute(tables: RouteTables, w: RouteWrite, log: UndoLog): void {
   if (w.how === "join") {
-    joinNexthops(sock, w.set, log);
+    joinNexthops(tables, w.set, log);
     return;
   }
-  writeRoute(sock, "prepend", w.set.key, w.set.nexthops, { mtu: w.set.mtu, advmss: w.set.advmss });
-  log.push(`add route ${w.set.key.dst}`, () => deleteRoute(sock, w.set.key, w.set.nexthops));
+  tables.write("prepend", w.set.key, w.set.nexthops, { mtu: w.set.mtu, advmss: w.set.advmss });
+  log.push(`add route ${w.set.key.dst}`, () => {
+    tables.beforeUndo(log);
+    tables.remove(w.set.key, w.set.nexthops);
+  });
 }
 
 /** Configures the interface and returns the route writes it planned and installed. */
@@ -85,8 +87,11 @@ export function configureInterface(netns: string, sock: NetlinkSocket, ifname: s
     if (notify) {
       step(`failed to settle addresses for "${ifname}"`, () => waitForDad(sock, notify, link.index, ifname));
     }
+    // The routes are read here, after the addresses made their connected routes: each table the
+    // writes name once, kept current by the writes themselves.
+    const tables = new RouteTables(sock).expect(writes.map((w) => w.set.key));
     for (const w of writes) {
-      step(`failed to add route '${routeText(w, ifname)}'`, () => installRoute(sock, w, log));
+      step(`failed to add route '${routeText(w, ifname)}'`, () => installRoute(tables, w, log));
     }
     return writes;
   } finally {

@@ -11,7 +11,7 @@ import { AF_INET, AF_INET6, RTPROT_KERNEL, RTPROT_RA, RT_TABLE_LOCAL, RT_TABLE_M
 import { effectiveMetric, keyText, type RouteKey } from "../netlink/key";
 import type { KernelRoute, Nexthop } from "../netlink/route";
 import type { NetlinkSocket } from "../netlink/socket";
-import { attrsOf, joinNexthops, leaveNexthops } from "./routes";
+import { attrsOf, joinNexthops, leaveNexthops, RouteTables } from "./routes";
 import type { UndoLog } from "./undo";
 
 export interface NexthopMove {
@@ -57,21 +57,25 @@ function text(key: RouteKey, nexthops: readonly Nexthop[]): string {
 
 /** Installs every move's nexthops in its target, then takes them out of the source routes. */
 export function applyMoves(sock: NetlinkSocket, moves: readonly NexthopMove[], log: UndoLog, before?: (step: string) => void): void {
+  // Read after the enslave (which flushed routes): each table involved once, kept current by the moves.
+  const tables = new RouteTables(sock).expect(moves.flatMap((m) => [m.to, m.from]));
   for (const m of moves) {
     const what = `failed to add route '${text(m.to, m.nexthops)}'`;
     before?.(what);
-    step(what, () => joinNexthops(sock, { key: m.to, nexthops: m.nexthops, attrs: attrsOf(m.from) }, log));
+    step(what, () => joinNexthops(tables, { key: m.to, nexthops: m.nexthops, attrs: attrsOf(m.from) }, log));
   }
   for (const m of moves.filter((x) => x.leave)) {
     const what = `failed to remove '${text(m.from, m.nexthops)}'`;
     before?.(what);
-    step(what, () => leaveNexthops(sock, m.from, m.nexthops, log));
+    step(what, () => leaveNexthops(tables, m.from, m.nexthops, log));
   }
 }
 
 /** Puts the moves' nexthops back into their source routes where they are missing (an undo). */
 export function restoreSources(sock: NetlinkSocket, moves: readonly NexthopMove[]): void {
-  for (const m of moves) joinNexthops(sock, { key: m.from, nexthops: m.nexthops, attrs: attrsOf(m.from) });
+  // A fresh read: this runs after the release cycled the device, which flushed routes.
+  const tables = new RouteTables(sock).expect(moves.map((m) => m.from));
+  for (const m of moves) joinNexthops(tables, { key: m.from, nexthops: m.nexthops, attrs: attrsOf(m.from) });
 }
 
 /**

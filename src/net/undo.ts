@@ -9,6 +9,15 @@ interface Step {
 
 export class UndoLog {
   private steps: Step[] = [];
+  private running = -1;
+
+  /**
+   * While a rollback runs: how many steps it has run before the current one (0 for the first),
+   * so an undo can tell whether other undos ran since its previous one. -1 outside a rollback.
+   */
+  get undoing(): number {
+    return this.running;
+  }
 
   /** Remembers how to undo a change that has just succeeded. */
   push(what: string, undo: () => void): void {
@@ -21,13 +30,16 @@ export class UndoLog {
    */
   rollback(): string[] {
     const failures: string[] = [];
+    let i = 0;
     for (const step of this.steps.reverse()) {
+      this.running = i++;
       try {
         step.undo();
       } catch (e) {
         failures.push(`undo ${step.what}: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
+    this.running = -1;
     this.steps = [];
     return failures;
   }

@@ -13,7 +13,7 @@ import {
 } from "../netlink/constants";
 import { createLink, deleteLink, linkByIndex, linkByName, listLinks, setLinkMaster, setLinkUp, type Link } from "../netlink/link";
 import { withNetns } from "../netlink/netns";
-import { routesThrough } from "../netlink/route";
+import { routesThrough, tablesInUse } from "../netlink/route";
 import { NetlinkSocket } from "../netlink/socket";
 import { waitForDad } from "./dad";
 import { applyMoves, planMoves, restoreSources, type NexthopMove } from "./move";
@@ -85,14 +85,14 @@ export function planEnslave(sock: NetlinkSocket, netns: string, ifname: string, 
   if (vrf && table !== undefined && vrf.vrfTable !== table) {
     throw new CniError(ErrCode.InvalidNetworkConfig, `cmdAdd failed: VRF ${name} already exist with different routing table ${vrf.vrfTable} (table: ${table})`);
   }
-  // One dump answers both questions: which routes use the interface, and which tables are taken.
-  const tables = new Set<number>();
-  const through = routesThrough(sock, link.index, tables);
+  // The routes through the interface: one dump the kernel filters by device.
+  const through = routesThrough(sock, link.index);
   let create: VrfPlan["create"];
   if (!vrf) {
     const links = listLinks(sock);
     if (table === undefined) {
-      table = freeTable(links, tables);
+      // Which tables hold a route: one dump of every table, no route materialised.
+      table = freeTable(links, tablesInUse(sock));
     } else {
       const holder = links.find((l) => l.kind === "vrf" && l.vrfTable === table);
       if (holder && strictMode(netns)) {

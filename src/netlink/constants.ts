@@ -66,6 +66,9 @@ export const RTN_MULTICAST = 5;
 export const RTN_NAT = 10;
 
 export const RTM_F_CLONED = 0x200;
+/** Route attributes a dump request may carry as filters. */
+export const RTA_OIF = 4;
+export const RTA_TABLE = 15;
 export const RTNH_F_ONLINK = 4;
 
 export const IFF_UP = 0x1;

@@ -2,15 +2,15 @@
 // one; a multipath route lists its nexthops in RTA_MULTIPATH and has no top-level
 // RTA_OIF/RTA_GATEWAY (docs/kernel.md §6), so "which interfaces does this route use" is
 // always answered by `nexthops[].ifindex`.
-import { codec, type NexthopSpec, type RouteSpec } from "./codec";
+import { codec, type NexthopSpec, type RouteRows, type RouteSpec } from "./codec";
 import {
-  AF_INET6, AF_UNSPEC, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE,
-  NLM_F_REQUEST, RTM_DELROUTE, RTM_F_CLONED, RTM_GETROUTE, RTM_NEWROUTE, RTN_UNICAST, RTNH_F_ONLINK,
+  AF_INET6, AF_UNSPEC, ENOENT, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE,
+  NLM_F_REQUEST, RTM_DELROUTE, RTM_F_CLONED, RTM_NEWROUTE, RTN_UNICAST, RTNH_F_ONLINK,
   RTPROT_BOOT, RT_SCOPE_NOWHERE,
 } from "./constants";
 import { addressBytes, addressText } from "./ip";
-import { effectiveMetric, sameKey, type RouteKey } from "./key";
-import type { NetlinkSocket } from "./socket";
+import { effectiveMetric, type RouteKey } from "./key";
+import { NetlinkError, type NetlinkSocket } from "./socket";
 
 export interface Nexthop {
   /** Canonical text of the gateway, absent for a device-only nexthop. */
@@ -39,42 +39,81 @@ export interface KernelRoute extends RouteKey, RouteAttrs {
   foreign: boolean;
 }
 
+/** What a route dump asks the kernel to filter on (docs/kernel.md, "Filtered route dumps"). */
+export interface RouteFilter {
+  /** One table (0 or absent: every table). */
+  table?: number;
+  /** Routes with a nexthop through this device (absent: any). */
+  oif?: number;
+}
+
 /**
- * Dumps the routes of `family` (AF_UNSPEC for both) in every table: unicast ones, or all types
- * with `allTypes` (to see what the kernel would match a key against). Only rows accepted by
- * `want` (checked on the codec row) are materialised.
+ * Sends one route dump of `family` that the kernel filters on `filter` and returns the codec's
+ * rows (every row the kernel sent). A table the kernel never created reads as no rows.
  */
-export function listRoutes(sock: NetlinkSocket, family = AF_UNSPEC, opts: { allTypes?: boolean; want?: (row: number) => boolean } = {}): KernelRoute[] {
-  sock.dump((seq) => codec.encodeDump(RTM_GETROUTE, seq, family));
-  const rows = codec.routes;
-  const out: KernelRoute[] = [];
-  for (let i = 0; i < rows.count; i++) {
-    // `want` first: a scan (routesThrough) rejects most rows with it, at the cost of one read.
-    if (opts.want && !opts.want(i)) continue;
-    if (rows.type(i) !== RTM_NEWROUTE || rows.flags(i) & RTM_F_CLONED) continue;
-    if (!opts.allTypes && rows.routeType(i) !== RTN_UNICAST) continue;
-    out.push(routeFromRow(i));
+export function dumpRoutes(sock: NetlinkSocket, family: number, filter: RouteFilter): RouteRows {
+  try {
+    sock.dump((seq) => codec.encodeRouteDump(seq, family, filter));
+  } catch (e) {
+    // A table filter naming a table that was never created: ENOENT ("FIB table does not exist").
+    if (!(filter.table && e instanceof NetlinkError && e.errno === ENOENT)) throw e;
+    codec.reset();
   }
+  return codec.routes;
+}
+
+/**
+ * One route dump of `family` (AF_UNSPEC for both), filtered by the kernel on `filter`. The rows
+ * are checked again here (a kernel that ignored the filter sends everything); rows that are not
+ * routes (cloned entries) or that fail the filter are skipped. `visit` sees each kept row of
+ * `codec.routes` in dump order. A table the kernel does not have is an empty dump.
+ */
+export function scanRoutes(sock: NetlinkSocket, family: number, filter: RouteFilter, visit: (rows: RouteRows, i: number) => void): void {
+  const rows = dumpRoutes(sock, family, filter);
+  const { table, oif } = filter;
+  for (let i = 0; i < rows.count; i++) {
+    if (rows.type(i) !== RTM_NEWROUTE || rows.flags(i) & RTM_F_CLONED) continue;
+    if (table && rows.table(i) !== table) continue;
+    if (oif && !rows.usesIfindex(i, oif)) continue;
+    visit(rows, i);
+  }
+}
+
+/**
+ * Dumps the routes of `family` (AF_UNSPEC for both), in every table or those `filter` names:
+ * unicast ones, or all types with `allTypes` (to see what the kernel would match a key against).
+ * Only rows accepted by `want` (checked on the codec row) are materialised.
+ */
+export function listRoutes(
+  sock: NetlinkSocket, family = AF_UNSPEC, opts: RouteFilter & { allTypes?: boolean; want?: (row: number) => boolean } = {},
+): KernelRoute[] {
+  const out: KernelRoute[] = [];
+  scanRoutes(sock, family, opts, (rows, i) => {
+    if (!opts.allTypes && rows.routeType(i) !== RTN_UNICAST) return;
+    if (opts.want && !opts.want(i)) return;
+    out.push(routeFromRow(rows, i));
+  });
   return out;
 }
 
 /**
- * The unicast routes, in every table and both families, with a nexthop through `ifindex`: rows
- * are filtered in the codec's table, so only those routes are materialised. With `tables`, the
- * same dump also collects the id of every table that holds a route of any type.
+ * The unicast routes, in every table and both families, with a nexthop through `ifindex`: the
+ * kernel filters the dump by device (RTA_OIF matches any nexthop of a multipath route), so only
+ * those routes are sent and materialised.
  */
-export function routesThrough(sock: NetlinkSocket, ifindex: number, tables?: Set<number>): KernelRoute[] {
-  const rows = codec.routes;
-  return listRoutes(sock, AF_UNSPEC, {
-    want: (i) => {
-      if (tables && rows.type(i) === RTM_NEWROUTE) tables.add(rows.table(i));
-      return rows.usesIfindex(i, ifindex);
-    },
-  });
+export function routesThrough(sock: NetlinkSocket, ifindex: number): KernelRoute[] {
+  return listRoutes(sock, AF_UNSPEC, { oif: ifindex });
 }
 
-function routeFromRow(i: number): KernelRoute {
-  const r = codec.routes;
+/** The id of every table that holds a route of any type, either family: one dump, no route materialised. */
+export function tablesInUse(sock: NetlinkSocket): Set<number> {
+  const tables = new Set<number>();
+  scanRoutes(sock, AF_UNSPEC, {}, (rows, i) => tables.add(rows.table(i)));
+  return tables;
+}
+
+/** The route in row `i` of `rows` (the codec's route table). */
+export function routeFromRow(r: RouteRows, i: number): KernelRoute {
   const family = r.family(i);
   const nexthops: Nexthop[] = [];
   const n = r.nexthopCount(i);
@@ -100,11 +139,6 @@ function routeFromRow(i: number): KernelRoute {
   const metrics = r.metricsRaw(i);
   if (metrics) route.metricsRaw = metrics;
   return route;
-}
-
-/** Finds the unicast route holding `key`, if the kernel has one. */
-export function findRoute(sock: NetlinkSocket, key: RouteKey): KernelRoute | undefined {
-  return listRoutes(sock, key.family).find((r) => sameKey(r, key));
 }
 
 function specFor(key: RouteKey, nexthops: readonly Nexthop[], attrs: RouteAttrs = {}): RouteSpec {

@@ -5,7 +5,7 @@ import { STATUS_ACK, STATUS_DONE, STATUS_ERROR, STATUS_MORE } from "../../codec/
 import { codec } from "./codec";
 import {
   AF_NETLINK, EINTR, ENOBUFS, NETLINK_ADD_MEMBERSHIP, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NETLINK_ROUTE,
-  SOCK_CLOEXEC, SOCK_RAW, SO_RCVBUFFORCE, SOL_NETLINK, SOL_SOCKET,
+  RTA_OIF, RTA_TABLE, RTM_GETROUTE, SOCK_CLOEXEC, SOCK_RAW, SO_RCVBUFFORCE, SOL_NETLINK, SOL_SOCKET,
 } from "./constants";
 import { check, errno, libc, strerror, SyscallError } from "./libc";
 import { withNetns } from "./netns";
@@ -36,6 +36,38 @@ export class DumpInterruptedError extends Error {
   }
 }
 
+/** One dump request as sent: what a caller asked the kernel for (tests count these). */
+export interface DumpRequest {
+  /** RTM_GETROUTE, RTM_GETLINK, ... */
+  type: number;
+  family: number;
+  /** Route dumps: the table filter (RTA_TABLE, else rtm_table), 0 for none. */
+  table: number;
+  /** Route dumps: the device filter (RTA_OIF), 0 for none. */
+  oif: number;
+}
+
+/** Reads the filters back out of the dump request at the start of `b`. */
+function describeDump(b: Uint8Array): DumpRequest {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const type = dv.getUint16(4, true);
+  const d: DumpRequest = { type, family: b[16] ?? 0, table: 0, oif: 0 };
+  if (type !== RTM_GETROUTE || b.length < 28) return d;
+  d.table = b[20];
+  for (let a = 28; a + 8 <= b.length; ) {
+    const len = dv.getUint16(a, true);
+    if (len < 4) break;
+    const t = dv.getUint16(a + 2, true);
+    if (len === 8 && t === RTA_TABLE) d.table = dv.getUint32(a + 4, true);
+    if (len === 8 && t === RTA_OIF) d.oif = dv.getUint32(a + 4, true);
+    a += (len + 3) & ~3;
+  }
+  return d;
+}
+
+type DumpWatcher = (sock: NetlinkSocket, dump: DumpRequest) => void;
+const watchers = new Set<DumpWatcher>();
+
 let nextSeq = (Date.now() & 0xffff) << 8;
 
 function setIntOption(fd: number, level: number, name: number, value: number): void {
@@ -44,7 +76,19 @@ function setIntOption(fd: number, level: number, name: number, value: number): v
 }
 
 export class NetlinkSocket {
+  /** Every dump request this socket sent, in order (a repeated interrupted dump counts again). */
+  readonly dumps: DumpRequest[] = [];
+
   private constructor(private fd: number) {}
+
+  /**
+   * Calls `fn` for every dump request any socket sends from now on, until the returned function
+   * is called (tests count the dumps of a command that opens its own sockets).
+   */
+  static watchDumps(fn: DumpWatcher): () => void {
+    watchers.add(fn);
+    return () => watchers.delete(fn);
+  }
 
   /**
    * Opens a socket in the current namespace, or inside the namespace at `netnsPath` (the socket
@@ -105,7 +149,7 @@ export class NetlinkSocket {
   dump(encode: (seq: number) => number): void {
     for (let attempt = 0; attempt < DUMP_RETRIES; attempt++) {
       codec.reset();
-      this.send(encode);
+      this.send(encode, true);
       for (;;) {
         const status = this.receive();
         if (status === STATUS_DONE) break;
@@ -135,10 +179,15 @@ export class NetlinkSocket {
     return true;
   }
 
-  private send(encode: (seq: number) => number): number {
+  private send(encode: (seq: number) => number, isDump = false): number {
     const seq = (nextSeq = (nextSeq + 1) >>> 0);
     const len = encode(seq);
     const buf = codec.requestView(len);
+    if (isDump) {
+      const d = describeDump(buf);
+      this.dumps.push(d);
+      for (const w of watchers) w(this, d);
+    }
     const sa = new Uint8Array(12);
     new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
     const sent = check("sendto(netlink)", () => libc().sendto(this.fd, buf, len, 0, sa, 12));

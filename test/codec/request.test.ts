@@ -115,6 +115,20 @@ describe("encoder details", () => {
     expect(() => codec.encodeDump(24, 1, 0)).toThrow(RangeError);
   });
 
+  test("encodeRouteDump: rtmsg with family and table, RTA_TABLE and RTA_OIF as filters", () => {
+    const req = (seq: number, family: number, filter: { table?: number; oif?: number }) => hex(codec.requestView(codec.encodeRouteDump(seq, family, filter)));
+    // no filter: the same bytes as encodeDump
+    expect(req(7, AF_INET6, {})).toBe(hex(codec.requestView(codec.encodeDump(26, 7, AF_INET6))));
+    // table 254: rtm_table and RTA_TABLE (type 15)
+    expect(req(7, AF_INET, { table: 254 })).toBe("240000001a0001030700000000000000" + "02000000fe00000000000000" + "08000f00fe000000");
+    // table 1000 does not fit rtm_table (left 0); device 5 in RTA_OIF (type 4)
+    expect(req(9, AF_INET6, { table: 1000, oif: 5 })).toBe("2c0000001a0001030900000000000000" + "0a0000000000000000000000" + "08000f00e8030000" + "0800040005000000");
+    // device alone, every table
+    expect(req(3, AF_INET, { oif: 0x01020304 })).toBe("240000001a0001030300000000000000" + "020000000000000000000000" + "0800040004030201");
+    expect(() => codec.encodeRouteDump(1, AF_INET, { table: -1 })).toThrow(RangeError);
+    expect(() => codec.encodeRouteDump(1, 256, {})).toThrow(RangeError);
+  });
+
   test("defaults: protocol, scope and table header as iproute2 chooses them", () => {
     const row = (type: number, spec: RouteSpec) => {
       const n = codec.encodeRoute(type, SET, 1, spec);

@@ -23,6 +23,7 @@ export interface Exports {
   reencodeLink(i: number): number;
   reencodeAddr(i: number): number;
   encodeDump(type: number, seq: number, family: number): number;
+  encodeRouteDump(seq: number, family: number, table: number, oif: number): number;
   encodeNeigh(): number;
   reencodeNeigh(i: number): number;
 }
@@ -381,6 +382,18 @@ export class CodecBase {
     const n = this.wasm().encodeDump(uint(type, 16, "dump type"), uint(seq, 32, "nlmsg_seq"), uint(family, 8, "dump family"));
     if (n === 0) throw new RangeError(`encodeDump: ${type} is not RTM_GETROUTE, RTM_GETLINK or RTM_GETADDR`);
     return n;
+  }
+
+  /**
+   * RTM_GETROUTE dump of `family` that the kernel filters (on a socket with
+   * NETLINK_GET_STRICT_CHK): `table` (0 = every table) in RTA_TABLE, and in rtm_table too when it
+   * fits; `oif` (0 = any) in RTA_OIF, which matches a route with any nexthop through the device.
+   */
+  encodeRouteDump(seq: number, family: number, filter: { table?: number; oif?: number } = {}): number {
+    const n = this.wasm().encodeRouteDump(
+      uint(seq, 32, "nlmsg_seq"), uint(family, 8, "dump family"), uint(filter.table ?? 0, 32, "dump table"), uint(filter.oif ?? 0, 32, "dump oif"),
+    );
+    return this.done(n, "encodeRouteDump");
   }
 }
 
