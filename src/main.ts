@@ -8,7 +8,7 @@ const nodePath = (): typeof import("node:path") => require("node:path");
 import { CniError, ErrCode } from "./cni/errors.ts";
 import { goMarshal } from "./cni/go/marshal.ts";
 import { goQuote } from "./cni/go/quote.ts";
-import { NEXTHOP_VERSION, runPluginProcess, writeAll } from "./cni/skel.ts";
+import { NEXTHOP_VERSION, readStdin, runPluginProcess, writeAll } from "./cni/skel.ts";
 import type { Plugin } from "./cni/types.ts";
 import { ALL_VERSIONS } from "./cni/version.ts";
 import { ownPlugin, PLUGIN_NAMES, registeredPlugins } from "./plugins/index.ts";
@@ -288,6 +288,10 @@ Under any other name:
       to it, each written beside and renamed over the old entry (plugins running meanwhile are
       not disturbed). DIR must exist. Idempotent; replaces another nexthop build (an upgrade);
       refuses to replace other files (e.g. upstream plugins) unless --force.
+  nexthop plan {macvlan|ipvlan} --netns PATH --ifname NAME [--json] < config
+      Print what an ADD with this config would do in the pod (device, addresses, sysctls, and
+      per route the nexthops before and after), changing nothing. IPAM: nexthop's static only.
+      Exit 0: ADD would succeed; 3: ADD would fail (the reasons are printed); 1: no plan.
   nexthop --version     Print the version, CNI versions and plugins in this build.
   nexthop --help        Print this help.
 `;
@@ -331,6 +335,11 @@ export function cli(argv: string[], env: Readonly<Record<string, string | undefi
       const msg = err instanceof InstallError ? err.message : `unexpected failure: ${fsReason(err)}`;
       return { stdout: "", stderr: `nexthop install: ${msg}\n`, exitCode: 1 };
     }
+  }
+  if (cmd === "plan") {
+    // Loaded on use: the other commands never evaluate the plugins' modules.
+    const { planCli } = require("./plugins/plan.ts") as typeof import("./plugins/plan.ts");
+    return planCli(rest, () => readStdin());
   }
   return { stdout: "", stderr: `nexthop: unknown command ${goQuote(cmd)}\n${HELP}`, exitCode: 2 };
 }

@@ -69,6 +69,33 @@ function edges(file: string): Edge[] {
 
 const files = [...sources(join(ROOT, "src")), ...sources(join(ROOT, "codec"))];
 
+/**
+ * The pure modules: the planner (src/net/plan.ts) and what it is built from. They compute and
+ * never reach the kernel or the filesystem, so they may import only each other (types included:
+ * a type import still ties the module to one that writes) and the packages listed here.
+ */
+const PURE = ["src/net/plan.ts", "src/net/state.ts", "src/net/nexthops.ts", "src/netlink/key.ts", "src/netlink/constants.ts", "src/ip.ts", "src/cni/errors.ts", "src/cni/types.ts"];
+const PURE_PACKAGES = ["ip-address", "ip-address/dist/ipv4", "ip-address/dist/ipv6"];
+
+/** Every import of `file` that a pure module may not have, as "file:line: spec". */
+function impureImports(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  const bad: string[] = [];
+  for (const m of text.matchAll(IMPORT)) {
+    const spec = m[1];
+    const line = text.slice(0, m.index).split("\n").length;
+    if (spec.startsWith(".")) {
+      const to = resolve(dirname(file), spec);
+      const rel = relative(ROOT, /\.[a-z]+$/.test(to) ? to : `${to}.ts`);
+      if (PURE.includes(rel)) continue;
+    } else if (PURE_PACKAGES.includes(spec)) {
+      continue;
+    }
+    bad.push(`${relative(ROOT, file)}:${line}: ${spec}`);
+  }
+  return bad;
+}
+
 describe("layers", () => {
   test("every source file belongs to a known layer", () => {
     const unknown = files.filter((f) => !(layerOf(f) in MAY_IMPORT)).map((f) => relative(ROOT, f));
@@ -104,6 +131,17 @@ describe("layers", () => {
     const missing = files.flatMap(edges).filter((e) => layerOf(e.to) !== "outside" && !existsSync(e.to));
     expect(missing.map((e) => `${relative(ROOT, e.from)}:${e.line}`)).toEqual([]);
     expect(checked).toBeGreaterThan(100);
+  });
+
+  test("the pure modules import only pure modules", () => {
+    for (const f of PURE) expect(existsSync(join(ROOT, f))).toBe(true);
+    expect(PURE.flatMap((f) => impureImports(join(ROOT, f)))).toEqual([]);
+  });
+
+  test("an impure import of a pure module is caught", () => {
+    // routes.ts writes routes, sysctl.ts writes /proc/sys; node:fs is the filesystem.
+    expect(impureImports(join(ROOT, "src/net/routes.ts")).some((b) => b.endsWith(": ../netlink/route"))).toBe(true);
+    expect(impureImports(join(ROOT, "src/net/sysctl.ts"))).toEqual(["src/net/sysctl.ts:3: node:fs"]);
   });
 
   test("a back-up import is caught", () => {

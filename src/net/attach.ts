@@ -2,29 +2,29 @@
 // IPAM, configure addresses and routes; DEL detaches shared routes before deleting the device;
 // CHECK compares prevResult with the kernel. Every ADD step is undone if a later one fails.
 import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus, resolveDelegate } from "../cni/delegate";
-import { CniError, ErrCode, errorText, step } from "../cni/errors";
+import { CniError, ErrCode, step } from "../cni/errors";
 import type { CmdArgs, DNS, Interface, Plugin, Result } from "../cni/types";
 import { convertResult } from "../cni/result";
 import { ALL_VERSIONS, CURRENT_VERSION } from "../cni/version";
-import { formatIP, parseCIDR } from "../ip";
+import { formatIP } from "../ip";
 import { listAddrs } from "../netlink/addr";
 import { codec } from "../netlink/codec";
 import { AF_UNSPEC, RTN_UNICAST, RT_TABLE_MAIN } from "../netlink/constants";
-import { createLink, deleteLink, linkByIndex, linkByName, renameLink, setLinkUp, type Link } from "../netlink/link";
+import { createLink, deleteLink, linkByIndex, linkByName, listLinks, renameLink, type Link } from "../netlink/link";
 import { withNetns } from "../netlink/netns";
 import { libc } from "../netlink/libc";
-import { sameKey } from "../netlink/key";
+import { sameKey, type RouteKey } from "../netlink/key";
 import { listRoutes } from "../netlink/route";
 import { NetlinkSocket } from "../netlink/socket";
-import { configureInterface } from "./configure";
+import { applyPlan, routeText } from "./configure";
 import { withNetnsLock } from "./lock";
 import { openPodNetns, openPodSocketForDel, withSocket } from "./pod";
 import { checkPodNetns } from "./podns";
 import { hasNexthop } from "./nexthops";
 import { applyMultipath, checkMultipath, holderId, releaseMultipath, withOwnMetric, type MultipathConf } from "./multipath";
-import { planRoutes, type Ecmp, type RouteWrite } from "./plan";
+import { expectKeys, NO_ROUTES, planAddresses, planInterface, routesAt, type Ecmp, type InterfacePlan, type PlannedSysctl, type RouteWrite } from "./plan";
 import { detachSharedRoutes, RouteTables } from "./routes";
-import { writeSysctl } from "./sysctl";
+import { readSysctl } from "./sysctl";
 import { vrfTableOf } from "./vrf";
 import { rolledBack, UndoLog } from "./undo";
 
@@ -144,21 +144,9 @@ function attachAddLocked(conf: AttachConf, args: CmdArgs): Result {
       result = { ...conf.prevResult, cniVersion: CURRENT_VERSION, interfaces: [iface], ips: conf.prevResult.ips.map((ip) => ({ ...ip, interface: 0 })) };
     }
     if (conf.multipath?.metric !== undefined) result = { ...result, routes: withOwnMetric(result.routes, conf.multipath) };
-    if (result.ips?.length) {
-      withNetns(args.netns, () => {
-        // Gratuitous ARP / unsolicited NA on up and on address changes, as upstream; best effort.
-        for (const key of [`net/ipv4/conf/${args.ifname}/arp_notify`, `net/ipv6/conf/${args.ifname}/ndisc_notify`]) {
-          try {
-            writeSysctl(key, "1");
-          } catch {}
-        }
-      });
-      const routesAt = conf.ipamType ? "ipam.routes" : "prevResult.routes";
-      const writes = configureInterface(args.netns, pod, args.ifname, result, conf.ecmp, log, routesAt);
-      if (conf.multipath) applyMultipath(conf.multipath, multipathTarget(args, pod, link, writes), log);
-    } else {
-      step(`failed to set "${args.ifname}" UP`, () => setLinkUp(pod, link.index));
-    }
+    // The plan (plan.ts) also holds the best-effort gratuitous ARP / unsolicited NA sysctls.
+    const plan = applyPlan(args.netns, pod, { ifname: args.ifname, ifindex: link.index, result, ecmp: conf.ecmp, routesAt: conf.ipamType ? "ipam.routes" : "prevResult.routes" }, log);
+    if (result.ips?.length && conf.multipath) applyMultipath(conf.multipath, multipathTarget(args, pod, link, plan.writes), log);
     result.dns = conf.dns;
     if (!result.dns || Object.keys(result.dns).length === 0) delete result.dns;
     // The result must be expressible in the config's version (0.1.0/0.2.0 need an address):
@@ -212,36 +200,160 @@ export function attachCheck(conf: AttachConf, args: CmdArgs, checkLink: (link: L
     if (!link) throw new CniError(ErrCode.Internal, `container Interface name in prevResult: ${args.ifname} not found`);
     checkLink(link, iface);
     const have = listAddrs(pod, AF_UNSPEC, link.index);
-    for (const ip of prev.ips ?? []) {
-      if (ip.interface === undefined || prev.interfaces?.[ip.interface]?.name !== args.ifname) continue;
-      const cidr = parseCIDR(ip.address);
-      const text = cidr && formatIP(cidr.ip);
-      if (!have.some((a) => a.ip === text && a.prefixlen === cidr?.prefix)) {
-        throw new CniError(ErrCode.Internal, `Failed to match addr ${ip.address} on interface ${args.ifname}`);
+    for (const a of planAddresses(prev, args.ifname, "check")) {
+      const text = a.cidr && formatIP(a.cidr.ip);
+      if (!have.some((x) => x.ip === text && x.prefixlen === a.cidr?.prefix)) {
+        throw new CniError(ErrCode.Internal, `Failed to match addr ${a.address} on interface ${args.ifname}`);
       }
     }
+    // CHECK compares the plan's sets with the kernel: the plan itself needs no routes.
+    const plan = planInterface({ ifname: args.ifname, ifindex: link.index, result: prev, ecmp: conf.ecmp, kernel: NO_ROUTES, routesAt: "prevResult.routes", purpose: "check" });
     // A chained vrf moved this device's main-table routes into its VRF's table, and a runtime's
     // cached result may not say so (libcni before 1.2 drops `table`): look there (docs/vrf.md).
     const vrfTable = vrfTableOf(pod, link);
-    const writes = planRoutes(prev, args.ifname, link.index, conf.ecmp, "prevResult.routes").map((w) =>
-      vrfTable && w.set.key.table === RT_TABLE_MAIN ? { ...w, set: { ...w.set, key: { ...w.set.key, table: vrfTable } } } : w,
-    );
-    // Each table the result's routes name is read once (a filtered dump), their prefixes only.
-    const tables = new RouteTables(pod).expect(writes.map((w) => w.set.key));
-    for (const w of writes) {
+    const moved = (key: RouteKey): RouteKey => (vrfTable && key.table === RT_TABLE_MAIN ? { ...key, table: vrfTable } : key);
+    const kernel = new RouteTables(pod);
+    expectKeys(kernel, plan.routes.map((r) => moved(r.key)));
+    const writes = plan.writes.map((w) => ({ ...w, set: { ...w.set, key: moved(w.set.key) } }));
+    for (const r of plan.routes) {
       // Compared as sets, per key: all aliases with the key count (upstream mode may have put one
       // route per gateway), and only nexthops through this device (others belong to others).
-      const want = writes.filter((x) => sameKey(x.set.key, w.set.key)).flatMap((x) => x.set.nexthops);
-      const held = tables.at(w.set.key.family, w.set.key.table, w.set.key.dst).filter((r) => r.type === RTN_UNICAST && sameKey(r, w.set.key)).flatMap((r) => r.nexthops).filter((nh) => nh.ifindex === link.index);
+      const key = moved(r.key);
+      const want = r.writes.flatMap((w) => w.set.nexthops);
+      const held = routesAt(kernel, key.family, key.table, key.dst).filter((x) => x.type === RTN_UNICAST && sameKey(x, key)).flatMap((x) => x.nexthops).filter((nh) => nh.ifindex === link.index);
       if (want.every((nh) => hasNexthop(held, nh)) && held.every((nh) => hasNexthop(want, nh))) continue;
       const text = (nhs: typeof want) => nhs.map((nh) => nh.gateway ?? "direct").join(", ") || "none";
       throw new CniError(
         ErrCode.Internal,
-        `Expected Route ${w.set.key.dst} (table ${w.set.key.table}) via [${text(want)}] dev ${args.ifname}, kernel has [${text(held)}]`,
+        `Expected Route ${key.dst} (table ${key.table}) via [${text(want)}] dev ${args.ifname}, kernel has [${text(held)}]`,
       );
     }
     if (conf.multipath) checkMultipath(conf.multipath, multipathTarget(args, pod, link, writes));
   });
+}
+
+// ---- preview: what an ADD would do, changing nothing (`nexthop plan`) ---------------------------
+
+/** A sysctl of the plan with the value the pod has now (for the new device: the default one). */
+export interface SysctlNow extends PlannedSysctl {
+  /** The value read, or undefined when the key cannot be read. */
+  current?: string;
+  /** Where `current` was read when the device does not exist yet ("net/ipv4/conf/default/..."). */
+  currentFrom?: string;
+  /** Whether ADD would write the key. */
+  write: boolean;
+}
+
+export interface AddPreview {
+  link: {
+    ifname: string;
+    kind: "macvlan" | "ipvlan";
+    /** The lower device's name; undefined when it could not be resolved (see refusals). */
+    master?: string;
+    /** Where the lower device is looked up. */
+    masterIn: "host" | "pod";
+    mode: number;
+    mtu: number;
+    /** Another device already has the name in the pod: ADD refuses. */
+    nameTaken: boolean;
+    /** A device an interrupted ADD left under its temporary name: ADD deletes it first. */
+    leftover?: string;
+  };
+  /** What ADD configures: the IPAM result (or prevResult when chained) as ADD builds it. */
+  result?: Result;
+  plan?: InterfacePlan;
+  sysctls: SysctlNow[];
+  /** The errors ADD would fail with, in the order it meets them (it reports the first). */
+  refusals: string[];
+  /** Device names by index in the pod; 0 is the device ADD creates. */
+  devices: Record<number, string>;
+  notes: string[];
+}
+
+/** Turns a CniError into a refusal; anything else is thrown on. */
+function refusalOf(e: unknown, refusals: string[]): void {
+  if (!(e instanceof CniError)) throw e;
+  refusals.push(e.message);
+}
+
+/**
+ * What ADD would do in the pod, read from the kernel without changing anything: the device to
+ * create (or why not), and the interface plan for the IPAM result `ipam()` returns (the caller
+ * runs an IPAM without side effects; undefined when chained on a prevResult). No lock, no write.
+ */
+export function previewAdd(conf: AttachConf, args: CmdArgs, runIpam: (() => Result) | undefined): AddPreview {
+  checkPodNetns(args.netns);
+  const refusals: string[] = [];
+  const notes: string[] = [];
+  return withSocket(args.netns, (pod) => {
+    const tmp = args.containerId ? linkByName(pod, tmpName(args.containerId, args.ifname)) : undefined;
+    const taken = linkByName(pod, args.ifname) !== undefined;
+    if (taken) refusals.push(`CNI_IFNAME "${args.ifname}": an interface with this name already exists in netns ${args.netns}`);
+    let master: string | undefined;
+    try {
+      master = withSocket(conf.linkInContainer ? args.netns : undefined, (sock) => resolveMaster(conf, sock)).name;
+    } catch (e) {
+      refusalOf(e, refusals);
+    }
+    const link: AddPreview["link"] = {
+      ifname: args.ifname, kind: conf.kind, master, masterIn: conf.linkInContainer ? "pod" : "host", mode: conf.mode, mtu: conf.mtu, nameTaken: taken,
+      ...(tmp && (tmp.kind === "macvlan" || tmp.kind === "ipvlan") ? { leftover: tmp.name } : {}),
+    };
+    const devices: Record<number, string> = { 0: args.ifname };
+    for (const l of listLinks(pod)) devices[l.index] = l.name;
+    const iface: Interface = { name: args.ifname, sandbox: args.netns };
+    const base: Result = { cniVersion: CURRENT_VERSION, interfaces: [iface] };
+    let result: Result | undefined = base;
+    let ipam: Result | undefined;
+    try {
+      ipam = runIpam?.();
+    } catch (e) {
+      refusalOf(e, refusals);
+      result = undefined;
+    }
+    if (ipam) {
+      if (!ipam.ips?.length) {
+        refusals.push("IPAM plugin returned missing IP config");
+        result = undefined;
+      } else {
+        result = { ...base, ips: ipam.ips.map((ip) => ({ ...ip, interface: 0 })), routes: ipam.routes ?? [] };
+      }
+    } else if (result && conf.prevResult?.ips?.length) {
+      result = { ...conf.prevResult, cniVersion: CURRENT_VERSION, interfaces: [iface], ips: conf.prevResult.ips.map((ip) => ({ ...ip, interface: 0 })) };
+    }
+    if (result && conf.multipath?.metric !== undefined) result = { ...result, routes: withOwnMetric(result.routes, conf.multipath) };
+    let plan: InterfacePlan | undefined;
+    if (result) {
+      try {
+        plan = planInterface({ ifname: args.ifname, ifindex: 0, result, ecmp: conf.ecmp, kernel: new RouteTables(pod), routesAt: conf.ipamType ? "ipam.routes" : "prevResult.routes" });
+      } catch (e) {
+        refusalOf(e, refusals);
+      }
+    }
+    for (const w of plan?.writes ?? []) if (w.refused) refusals.push(`failed to add route '${routeText(w, args.ifname)}': ${w.refused}`);
+    if (result) {
+      try {
+        convertResult({ ...result, dns: conf.dns }, args.cniVersion);
+      } catch (e) {
+        refusalOf(e, refusals);
+      }
+    }
+    if (conf.multipath) notes.push("the multipath option (hash policy, failover) is not part of the preview");
+    const sysctls = withNetns(args.netns, () => (plan?.sysctls ?? []).map((s) => sysctlNow(s, args.ifname)));
+    return { link, result, plan, sysctls, refusals, devices, notes };
+  });
+}
+
+/** Reads a planned sysctl's current value; the new device's keys are read from "default". */
+function sysctlNow(s: PlannedSysctl, ifname: string): SysctlNow {
+  const from = s.device === ifname ? s.key.replace(`/conf/${ifname}/`, "/conf/default/") : undefined;
+  let current: string | undefined;
+  try {
+    current = readSysctl(from ?? s.key);
+  } catch {}
+  // An unreadable key is skipped by ADD when it writes only what differs.
+  const write = !s.onlyIfDifferent || (current !== undefined && current !== s.value);
+  return { ...s, current, ...(from ? { currentFrom: from } : {}), write };
 }
 
 /** What differs between the interface plugins; everything else is the story above. */

@@ -1,6 +1,16 @@
 // Nexthop sets: a kernel route key holds a set of nexthops, and each plugin adds or removes only
-// its own. Pure functions; routes.ts applies them to the kernel.
-import type { Nexthop } from "../netlink/route";
+// its own. Pure functions; routes.ts applies them to the kernel, plan.ts predicts what they do.
+import { RTN_UNICAST } from "../netlink/constants";
+import type { KernelRoute, Nexthop, RouteAttrs, RouteKey } from "../netlink/key";
+
+export interface NexthopSet {
+  key: RouteKey;
+  nexthops: Nexthop[];
+  mtu?: number;
+  advmss?: number;
+  /** The rest of the route's attributes when the set is created (a move carries them all). */
+  attrs?: RouteAttrs;
+}
 
 /** Two nexthops are the same path when gateway and device match (the weight is an attribute). */
 export function sameNexthop(a: Nexthop, b: Nexthop): boolean {
@@ -21,3 +31,15 @@ export function difference(current: readonly Nexthop[], remove: readonly Nexthop
   return current.filter((nh) => !hasNexthop(remove, nh));
 }
 
+
+/**
+ * Why the first IPv4 route of a slot (what REPLACE would act on) cannot take the nexthops of a
+ * set with `key` by a rewrite; undefined when it can.
+ */
+export function cannotRewrite(route: KernelRoute, key: RouteKey): string | undefined {
+  if (route.type !== RTN_UNICAST || route.scope !== key.scope) {
+    return `the kernel holds a route of type ${route.type}, scope ${route.scope} with the same table, destination, metric and tos (IPv4 tells routes apart by these only); use another priority for this route`;
+  }
+  if (route.foreign) return "the existing route has attributes nexthop cannot write back (nexthop object, encapsulation, realms or many metrics)";
+  return undefined;
+}

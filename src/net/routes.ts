@@ -18,18 +18,11 @@ import {
   deleteRoute, dumpRoutes, listRoutes, routeFromRow, writeRoute, type KernelRoute, type Nexthop, type RouteAttrs, type WriteMode,
 } from "../netlink/route";
 import { NetlinkError, type NetlinkSocket } from "../netlink/socket";
-import { difference, hasNexthop, sameNexthop, union } from "./nexthops";
+import { cannotRewrite, difference, hasNexthop, sameNexthop, union, type NexthopSet } from "./nexthops";
 import type { KernelState } from "./state";
 import type { UndoLog } from "./undo";
 
-export interface NexthopSet {
-  key: RouteKey;
-  nexthops: Nexthop[];
-  mtu?: number;
-  advmss?: number;
-  /** The rest of the route's attributes when the set is created (a move carries them all). */
-  attrs?: RouteAttrs;
-}
+export type { NexthopSet } from "./nexthops";
 
 function describe(set: NexthopSet): string {
   const hops = set.nexthops.map((nh) => `${nh.gateway ?? "direct"} dev #${nh.ifindex} weight ${nh.weight}`).join(", ");
@@ -311,15 +304,6 @@ export class RouteTables implements KernelState {
     for (const [k, list] of rows.rowsByDst(family, table, want)) buckets.set(k, { routes: list.map((i) => routeFromRow(rows, i)) });
     return { complete, read: want ?? new Set(), buckets };
   }
-}
-
-/** Why an existing IPv4 route cannot take part in a rewrite, or undefined when it can. */
-function cannotRewrite(route: KernelRoute, key: RouteKey): string | undefined {
-  if (route.type !== RTN_UNICAST || route.scope !== key.scope) {
-    return `the kernel holds a route of type ${route.type}, scope ${route.scope} with the same table, destination, metric and tos (IPv4 tells routes apart by these only); use another priority for this route`;
-  }
-  if (route.foreign) return "the existing route has attributes nexthop cannot write back (nexthop object, encapsulation, realms or many metrics)";
-  return undefined;
 }
 
 /** Adds the nexthops of `set` to the route under its key, creating the route if needed. */

@@ -1,6 +1,7 @@
 // Route keys. nexthop groups routes by (family, table, dst, metric, tos, scope); the kernel tells
 // same-prefix routes apart by less: IPv4 by (table, dst, tos, metric), whatever their scope or
 // type, and IPv6 by (table, dst, metric), with every route reported at scope universe.
+// Also the shapes of routes as the kernel reports them (route.ts reads and writes them).
 // Pure: no kernel access.
 import { AF_INET6 } from "./constants";
 
@@ -36,4 +37,31 @@ export function sameSlot(a: RouteKey, b: RouteKey): boolean {
 
 export function keyText(k: RouteKey): string {
   return `${k.dst} table ${k.table} metric ${effectiveMetric(k.family, k.priority)} scope ${k.scope}${k.tos ? ` tos ${k.tos}` : ""}`;
+}
+
+export interface Nexthop {
+  /** Canonical text of the gateway, absent for a device-only nexthop. */
+  gateway?: string;
+  ifindex: number;
+  /** 1..256 (kernel rtnh_hops + 1). */
+  weight: number;
+  /** RTNH_F_* as the kernel reports them (onlink, dead, linkdown). */
+  flags?: number;
+}
+
+/** Attributes of a route other than its key and nexthops; a rewrite must carry them over. */
+export interface RouteAttrs {
+  protocol?: number;
+  prefsrc?: string;
+  mtu?: number;
+  advmss?: number;
+  /** RTA_METRICS as the kernel sent it (every metric, not only mtu/advmss). */
+  metricsRaw?: Uint8Array;
+}
+
+export interface KernelRoute extends RouteKey, RouteAttrs {
+  type: number;
+  nexthops: Nexthop[];
+  /** The route has attributes nexthop cannot write back (nhid, encap, realms, ...). */
+  foreign: boolean;
 }

@@ -9,35 +9,11 @@ import {
   RTPROT_BOOT, RT_SCOPE_NOWHERE,
 } from "./constants";
 import { addressBytes, addressText } from "./ip";
-import { effectiveMetric, type RouteKey } from "./key";
+import { effectiveMetric, type RouteKey, type KernelRoute, type Nexthop, type RouteAttrs } from "./key";
 import { NetlinkError, type NetlinkSocket } from "./socket";
 
-export interface Nexthop {
-  /** Canonical text of the gateway, absent for a device-only nexthop. */
-  gateway?: string;
-  ifindex: number;
-  /** 1..256 (kernel rtnh_hops + 1). */
-  weight: number;
-  /** RTNH_F_* as the kernel reports them (onlink, dead, linkdown). */
-  flags?: number;
-}
-
-/** Attributes of a route other than its key and nexthops; a rewrite must carry them over. */
-export interface RouteAttrs {
-  protocol?: number;
-  prefsrc?: string;
-  mtu?: number;
-  advmss?: number;
-  /** RTA_METRICS as the kernel sent it (every metric, not only mtu/advmss). */
-  metricsRaw?: Uint8Array;
-}
-
-export interface KernelRoute extends RouteKey, RouteAttrs {
-  type: number;
-  nexthops: Nexthop[];
-  /** The route has attributes nexthop cannot write back (nhid, encap, realms, ...). */
-  foreign: boolean;
-}
+// The route types live in key.ts (pure: the planner uses them without this module).
+export type { KernelRoute, Nexthop, RouteAttrs } from "./key";
 
 /** What a route dump asks the kernel to filter on (docs/kernel.md, "Filtered route dumps"). */
 export interface RouteFilter {

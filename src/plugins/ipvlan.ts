@@ -8,7 +8,7 @@ import type { CmdArgs } from "../cni/types";
 import { parsePrevResult } from "../cni/result";
 import { IPVLAN_MODE_L2, IPVLAN_MODE_L3, IPVLAN_MODE_L3S } from "../netlink/constants";
 import { multipathConf, multipathSchema } from "../net/multipath";
-import { interfacePlugin, type AttachConf } from "../net/attach";
+import { interfacePlugin, type AttachConf, type InterfacePluginSpec } from "../net/attach";
 
 const modes: Record<string, number> = { "": IPVLAN_MODE_L2, l2: IPVLAN_MODE_L2, l3: IPVLAN_MODE_L3, l3s: IPVLAN_MODE_L3S };
 
@@ -47,7 +47,8 @@ function load(args: CmdArgs, forCheck: boolean): AttachConf {
   };
 }
 
-const plugin = interfacePlugin({
+/** The plugin's parts, also for `nexthop plan` (src/plugins/plan.ts). */
+export const spec: InterfacePluginSpec = {
   name: "ipvlan",
   modes,
   load,
@@ -55,6 +56,8 @@ const plugin = interfacePlugin({
   wrongKind: (ifname) => `Error: Container interface ${ifname} not of type ipvlan`,
   wrongMac: (ifname, expected, actual) => `Interface ${ifname} Mac ${expected} doesn't match container Mac: ${actual}`,
   wrongMode: (current, expected) => `Container IPVlan mode ${current} does not match expected value: ${expected}`,
-});
+};
+
+const plugin = interfacePlugin(spec);
 
 export default plugin;

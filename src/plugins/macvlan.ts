@@ -11,7 +11,7 @@ import {
 } from "../netlink/constants";
 import { parseMac } from "../netlink/link";
 import { multipathConf, multipathSchema } from "../net/multipath";
-import { interfacePlugin, type AttachConf } from "../net/attach";
+import { interfacePlugin, type AttachConf, type InterfacePluginSpec } from "../net/attach";
 
 const modes: Record<string, number> = {
   "": MACVLAN_MODE_BRIDGE, bridge: MACVLAN_MODE_BRIDGE, private: MACVLAN_MODE_PRIVATE,
@@ -53,7 +53,8 @@ function load(args: CmdArgs): AttachConf {
   };
 }
 
-const plugin = interfacePlugin({
+/** The plugin's parts, also for `nexthop plan` (src/plugins/plan.ts). */
+export const spec: InterfacePluginSpec = {
   name: "macvlan",
   modes,
   load,
@@ -61,6 +62,8 @@ const plugin = interfacePlugin({
   wrongKind: (ifname) => `error: Container interface ${ifname} not of type macvlan`,
   wrongMac: (ifname, expected, actual) => `interface ${ifname} Mac ${expected} doesn't match container Mac: ${actual}`,
   wrongMode: (current, expected) => `container macvlan mode ${current} does not match expected value: ${expected}`,
-});
+};
+
+const plugin = interfacePlugin(spec);
 
 export default plugin;

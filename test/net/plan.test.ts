@@ -1,10 +1,12 @@
-// The plan is pure: config routes in, nexthop sets out. No kernel needed.
+// The plan is pure: a result and a kernel state in, the interface's desired state and the writes
+// that reach it out. No kernel needed.
 import { describe, expect, test } from "bun:test";
 import { CniError } from "../../src/cni/errors";
 import type { Result, Route } from "../../src/cni/types";
-import { AF_INET, AF_INET6 } from "../../src/netlink/constants";
+import { AF_INET, AF_INET6, RTN_UNICAST } from "../../src/netlink/constants";
+import type { KernelRoute } from "../../src/netlink/key";
 import { difference, union } from "../../src/net/nexthops";
-import { planRoutes } from "../../src/net/plan";
+import { planAddresses, planInterface, planRoutes, type KernelState, type PlanInput } from "../../src/net/plan";
 
 function result(routes: Route[]): Result {
   return {
@@ -126,5 +128,129 @@ describe("nexthop sets", () => {
   });
   test("difference removes by gateway and device", () => {
     expect(difference([a, b], [b2])).toEqual([a]);
+  });
+});
+
+// ---- planInterface: the whole interface as a value, against a kernel state given as data -------
+
+/** A kernel state from a list of routes (any table, any type), as the planner reads one. */
+function kernel(routes: KernelRoute[]): KernelState & { reads: string[] } {
+  const reads: string[] = [];
+  return {
+    reads,
+    routes(family: number, table: number) {
+      reads.push(`${family}/${table}`);
+      return routes.filter((r) => r.family === family && r.table === table);
+    },
+  };
+}
+
+function kroute(over: Partial<KernelRoute> & Pick<KernelRoute, "family" | "dst" | "nexthops">): KernelRoute {
+  return { table: 254, priority: 0, tos: 0, scope: 0, protocol: 3, type: RTN_UNICAST, foreign: false, ...over };
+}
+
+/** eth0 (ifindex 2) holds the pod's default routes in both families. */
+const eth0Defaults = [
+  kroute({ family: AF_INET, dst: "0.0.0.0/0", nexthops: [{ gateway: "192.0.2.1", ifindex: 2, weight: 1 }] }),
+  kroute({ family: AF_INET6, dst: "::/0", priority: 1024, nexthops: [{ gateway: "2001:db8:e::1", ifindex: 2, weight: 1 }] }),
+];
+
+function planFor(routes: Route[], state: KernelState, opts: Partial<PlanInput> = {}) {
+  return planInterface({ ifname: "net1", ifindex: 0, result: result(routes), ecmp: "merge", kernel: state, routesAt: "ipam.routes", ...opts });
+}
+
+describe("planInterface", () => {
+  test("a join into eth0's existing defaults: IPv4 by REPLACE with the union, IPv6 as siblings", () => {
+    const plan = planFor([{ dst: "0.0.0.0/0", gw: "198.51.100.1" }, { dst: "::/0", gw: "2001:db8:a::1" }], kernel(eth0Defaults));
+    expect(plan.link).toEqual({ ifname: "net1", ifindex: 0, up: true });
+    expect(plan.addresses.map((a) => [a.address, a.cidr?.ip.family, a.cidr?.prefix])).toEqual([["198.51.100.10/24", 4, 24], ["2001:db8:a::10/64", 6, 64]]);
+    expect(plan.settle).toBe(true);
+    expect(plan.routes.map((r) => ({ dst: r.key.dst, before: r.before, after: r.after, ops: r.writes.map((w) => w.op), refused: r.writes.map((w) => w.refused) }))).toEqual([
+      {
+        dst: "0.0.0.0/0", ops: ["replace"], refused: [undefined],
+        before: [{ gateway: "192.0.2.1", ifindex: 2, weight: 1 }],
+        after: [{ gateway: "192.0.2.1", ifindex: 2, weight: 1 }, { gateway: "198.51.100.1", ifindex: 0, weight: 1 }],
+      },
+      {
+        dst: "::/0", ops: ["join"], refused: [undefined],
+        before: [{ gateway: "2001:db8:e::1", ifindex: 2, weight: 1 }],
+        after: [{ gateway: "2001:db8:e::1", ifindex: 2, weight: 1 }, { gateway: "2001:db8:a::1", ifindex: 0, weight: 1 }],
+      },
+    ]);
+    expect(plan.writes.map((w) => w.adds)).toEqual([[{ gateway: "198.51.100.1", ifindex: 0, weight: 1 }], [{ gateway: "2001:db8:a::1", ifindex: 0, weight: 1 }]]);
+  });
+
+  test("an empty pod: every key is created; only the tables written are read", () => {
+    const state = kernel([]);
+    const plan = planFor([{ dst: "10.0.0.0/8", gw: "198.51.100.1", table: 100 }], state, { ifindex: 7 });
+    expect(plan.writes.map((w) => [w.op, w.set.key.table])).toEqual([["create", 100]]);
+    expect(plan.routes[0].before).toEqual([]);
+    expect(plan.routes[0].after).toEqual([{ gateway: "198.51.100.1", ifindex: 7, weight: 1 }]);
+    expect([...new Set(state.reads)]).toEqual([`${AF_INET}/100`]);
+  });
+
+  test("the sysctls ADD writes: notify first (best effort), IPv6 on before the first IPv6 address", () => {
+    const plan = planFor([], kernel([]));
+    expect(plan.sysctls).toEqual([
+      { key: "net/ipv4/conf/net1/arp_notify", value: "1", device: "net1", purpose: "notify", fatal: false, onlyIfDifferent: false, before: 0 },
+      { key: "net/ipv6/conf/net1/ndisc_notify", value: "1", device: "net1", purpose: "notify", fatal: false, onlyIfDifferent: false, before: 0 },
+      { key: "net/ipv6/conf/lo/disable_ipv6", value: "0", device: "lo", purpose: "enable-ipv6", fatal: true, onlyIfDifferent: true, before: 1 },
+      { key: "net/ipv6/conf/net1/disable_ipv6", value: "0", device: "net1", purpose: "enable-ipv6", fatal: true, onlyIfDifferent: true, before: 1 },
+      { key: "net/ipv6/conf/net1/keep_addr_on_down", value: "1", device: "net1", purpose: "keep-addr-on-down", fatal: true, onlyIfDifferent: false, before: 1 },
+    ]);
+    // A gateway on an IPv6 address is enough for DAD to settle, even without IPv6 routes.
+    expect(plan.settle).toBe(true);
+    const v4only: Result = { ...result([]), ips: [{ address: "198.51.100.10/24", interface: 0 }] };
+    const p4 = planInterface({ ifname: "net1", ifindex: 0, result: v4only, ecmp: "merge", kernel: kernel([]) });
+    expect(p4.settle).toBe(false);
+    expect(p4.sysctls.map((s) => s.purpose)).toEqual(["notify", "notify"]);
+  });
+
+  test("refusals: another scope in the IPv4 slot, a route nexthop cannot write back", () => {
+    const state = kernel([
+      kroute({ family: AF_INET, dst: "10.0.0.0/8", scope: 253, nexthops: [{ ifindex: 2, weight: 1 }] }),
+      kroute({ family: AF_INET, dst: "10.1.0.0/16", foreign: true, nexthops: [{ gateway: "192.0.2.1", ifindex: 2, weight: 1 }] }),
+    ]);
+    const plan = planFor([{ dst: "10.0.0.0/8", gw: "198.51.100.1" }, { dst: "10.1.0.0/16", gw: "198.51.100.1" }], state);
+    expect(plan.writes.map((w) => w.refused)).toEqual([
+      "cannot join route 10.0.0.0/8 table 254 metric 0 scope 0: the kernel holds a route of type 1, scope 253 with the same table, destination, metric and tos (IPv4 tells routes apart by these only); use another priority for this route",
+      "cannot join route 10.1.0.0/16 table 254 metric 0 scope 0: the existing route has attributes nexthop cannot write back (nexthop object, encapsulation, realms or many metrics)",
+    ]);
+    // A refused write changes nothing.
+    expect(plan.routes.map((r) => r.after)).toEqual([[], [{ gateway: "192.0.2.1", ifindex: 2, weight: 1 }]]);
+  });
+
+  test("the kernel's own prefix routes of the addresses are there when routes are written", () => {
+    const plan = planFor([{ dst: "198.51.100.0/24" }, { dst: "198.51.100.0/24", scope: 253 }], kernel([]), { ifindex: 7 });
+    // A gateway route to the address's own subnet meets the link-scope prefix route in its slot.
+    expect(plan.writes[0].refused).toContain("the kernel holds a route of type 1, scope 253");
+    // A direct link-scope route to it is the prefix route: nothing to write.
+    expect([plan.writes[1].op, plan.writes[1].adds]).toEqual(["none", []]);
+    expect(plan.routes[1].before).toEqual([]);
+    expect(plan.routes[1].after).toEqual([{ ifindex: 7, weight: 1 }]);
+  });
+
+  test('"ecmp": "upstream": IPv4 routes go in front of the slot one by one; a gws join then rewrites the first', () => {
+    const plan = planFor(
+      [{ dst: "0.0.0.0/0", gw: "198.51.100.1" }, { dst: "0.0.0.0/0", gw: "198.51.100.2" }, { dst: "0.0.0.0/0", gws: ["198.51.100.3"] }],
+      kernel(eth0Defaults), { ecmp: "upstream", ifindex: 7 },
+    );
+    expect(plan.writes.map((w) => w.op)).toEqual(["upstream", "upstream", "replace"]);
+    expect(plan.routes).toHaveLength(1);
+    expect(plan.routes[0].after.map((nh) => nh.gateway)).toEqual(["198.51.100.2", "198.51.100.3", "198.51.100.1", "192.0.2.1"]);
+  });
+
+  test("a second join of the same nexthops is a no-op", () => {
+    const state = kernel([kroute({ family: AF_INET6, dst: "::/0", priority: 1024, nexthops: [{ gateway: "2001:db8:a::1", ifindex: 7, weight: 1 }] })]);
+    const plan = planFor([{ dst: "::/0", gw: "2001:db8:a::1" }], state, { ifindex: 7 });
+    expect(plan.writes.map((w) => w.op)).toEqual(["none"]);
+  });
+
+  test("ADD validates routes, then addresses; CHECK skips other interfaces and keeps an unparsable address", () => {
+    const bad: Result = { ...result([]), ips: [{ address: "198.51.100.10/33", interface: 0 }, { address: "192.0.2.9/24", interface: 5 }] };
+    expect(() => planInterface({ ifname: "net1", ifindex: 0, result: bad, ecmp: "merge", kernel: kernel([]) })).toThrow('ips: invalid CIDR "198.51.100.10/33"');
+    expect(() => planInterface({ ifname: "net1", ifindex: 0, result: { ...bad, routes: [{ dst: "x" }] }, ecmp: "merge", kernel: kernel([]) })).toThrow('routes[0].dst: invalid CIDR "x"');
+    expect(planAddresses(bad, "net1", "check")).toEqual([{ address: "198.51.100.10/33" }]);
+    expect(() => planInterface({ ifname: "net1", ifindex: 0, result: { ...bad, interfaces: [] }, ecmp: "merge", kernel: kernel([]) })).toThrow("no interfaces to configure");
   });
 });
