@@ -262,8 +262,8 @@ function planSysctls(result: Result, ifname: string, addresses: readonly Planned
 
 /**
  * The routes the kernel adds by itself for the addresses (a primary IPv4 address's link-scope
- * prefix route, an IPv6 address's metric-256 prefix route): they exist when the routes are
- * written, so a write is predicted against them too. IPv6's fe80::/64 and the local table are
+ * prefix route, added at link up; an IPv6 address's metric-256 prefix route): they exist when the
+ * routes are written (after link up), so a write is predicted against them too. IPv6's fe80::/64 and the local table are
  * not modelled.
  */
 function prefixRoutes(addresses: readonly PlannedAddress[], ifindex: number): KernelRoute[] {
@@ -271,7 +271,8 @@ function prefixRoutes(addresses: readonly PlannedAddress[], ifindex: number): Ke
   for (const a of addresses) {
     if (!a.cidr) continue;
     const v6 = a.cidr.ip.family === 6;
-    if (a.cidr.prefix >= (v6 ? 128 : 32)) continue;
+    // IPv4 adds none for a /32; IPv6 adds one for a /128 too (docs/kernel.md §15).
+    if (!v6 && a.cidr.prefix >= 32) continue;
     const dst = formatCIDR(networkOf(a.cidr));
     const route: KernelRoute = {
       family: v6 ? AF_INET6 : AF_INET, table: RT_TABLE_MAIN, dst, priority: v6 ? 256 : 0, tos: 0, scope: v6 ? 0 : RT_SCOPE_LINK,

@@ -230,6 +230,16 @@ describe("planInterface", () => {
     expect(plan.routes[1].after).toEqual([{ ifindex: 7, weight: 1 }]);
   });
 
+  test("an IPv6 /128 address brings its prefix route too (docs/kernel.md §15), an IPv4 /32 none", () => {
+    const r: Result = {
+      ...result([{ dst: "2001:db8:b::10/128", priority: 256 }, { dst: "198.51.100.10/32", scope: 253 }]),
+      ips: [{ address: "2001:db8:b::10/128", interface: 0 }, { address: "198.51.100.10/32", interface: 0 }],
+    };
+    const plan = planInterface({ ifname: "net1", ifindex: 7, result: r, ecmp: "merge", kernel: kernel([]), routesAt: "ipam.routes" });
+    // The direct route to the /128 at metric 256 is the kernel's own prefix route: nothing to write.
+    expect(plan.routes.map((x) => [x.key.dst, x.writes.map((w) => w.op)])).toEqual([["2001:db8:b::10/128", ["none"]], ["198.51.100.10/32", ["create"]]]);
+  });
+
   test('"ecmp": "upstream": IPv4 routes go in front of the slot one by one; a gws join then rewrites the first', () => {
     const plan = planFor(
       [{ dst: "0.0.0.0/0", gw: "198.51.100.1" }, { dst: "0.0.0.0/0", gw: "198.51.100.2" }, { dst: "0.0.0.0/0", gws: ["198.51.100.3"] }],
