@@ -6,7 +6,7 @@ import { CniError, ErrCode, step } from "../cni/errors";
 import type { CmdArgs, DNS, Interface, Plugin, Result } from "../cni/types";
 import { convertResult } from "../cni/result";
 import { ALL_VERSIONS, CURRENT_VERSION } from "../cni/version";
-import { formatIP } from "../ip";
+import { formatCIDR, formatIP } from "../ip";
 import { listAddrs } from "../netlink/addr";
 import { codec } from "../netlink/codec";
 import { AF_UNSPEC, RTN_UNICAST, RT_TABLE_MAIN } from "../netlink/constants";
@@ -222,10 +222,10 @@ export function attachCheck(conf: AttachConf, args: CmdArgs, checkLink: (link: L
       const want = r.writes.flatMap((w) => w.set.nexthops);
       const held = routesAt(kernel, key.family, key.table, key.dst).filter((x) => x.type === RTN_UNICAST && sameKey(x, key)).flatMap((x) => x.nexthops).filter((nh) => nh.ifindex === link.index);
       if (want.every((nh) => hasNexthop(held, nh)) && held.every((nh) => hasNexthop(want, nh))) continue;
-      const text = (nhs: typeof want) => nhs.map((nh) => nh.gateway ?? "direct").join(", ") || "none";
+      const text = (nhs: typeof want) => nhs.map((nh) => (nh.gateway ? formatIP(nh.gateway) : "direct")).join(", ") || "none";
       throw new CniError(
         ErrCode.Internal,
-        `Expected Route ${key.dst} (table ${key.table}) via [${text(want)}] dev ${args.ifname}, kernel has [${text(held)}]`,
+        `Expected Route ${formatCIDR(key.dst)} (table ${key.table}) via [${text(want)}] dev ${args.ifname}, kernel has [${text(held)}]`,
       );
     }
     if (conf.multipath) checkMultipath(conf.multipath, multipathTarget(args, pod, link, writes));

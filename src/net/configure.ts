@@ -9,6 +9,7 @@ import { addAddr } from "../netlink/addr";
 import { RTNLGRP_IPV6_IFADDR } from "../netlink/constants";
 import { linkByName, setLinkUp } from "../netlink/link";
 import { withNetns } from "../netlink/netns";
+import { formatCIDR, formatIP } from "../ip";
 import { effectiveMetric } from "../netlink/key";
 import { NetlinkSocket } from "../netlink/socket";
 import { waitForDad } from "./dad";
@@ -42,8 +43,8 @@ function applySysctl(s: PlannedSysctl): void {
 /** A route write as ADD names it in an error. */
 export function routeText(w: RouteWrite, ifname: string): string {
   const k = w.set.key;
-  const via = w.set.nexthops.map((nh) => nh.gateway ?? "<nil>").join(",");
-  return `${k.dst} via ${via} dev ${ifname} metric ${effectiveMetric(k.family, k.priority)} (Scope: ${k.scope}, Table: ${k.table})`;
+  const via = w.set.nexthops.map((nh) => (nh.gateway ? formatIP(nh.gateway) : "<nil>")).join(",");
+  return `${formatCIDR(k.dst)} via ${via} dev ${ifname} metric ${effectiveMetric(k.family, k.priority)} (Scope: ${k.scope}, Table: ${k.table})`;
 }
 
 /** Makes one planned write through `tables`, recording its undo. */
@@ -54,7 +55,7 @@ function installRoute(tables: RouteTables, w: PlannedWrite, log: UndoLog): void 
     return;
   }
   tables.write("prepend", w.set.key, w.set.nexthops, { mtu: w.set.mtu, advmss: w.set.advmss });
-  log.push(`add route ${w.set.key.dst}`, () => {
+  log.push(`add route ${formatCIDR(w.set.key.dst)}`, () => {
     tables.beforeUndo(log);
     tables.remove(w.set.key, w.set.nexthops);
   });

@@ -6,9 +6,9 @@
 // routes.ts, so every write is in the undo log.
 import { CniError, ErrCode, step } from "../cni/errors";
 import type { Route } from "../cni/types";
-import { formatCIDR, formatIP, networkOf, parseCIDR, parseIP } from "../ip";
+import { formatCIDR, formatIP, ipEqual, networkOf, parseCIDR, parseIP } from "../ip";
 import { AF_INET, AF_INET6, RTPROT_KERNEL, RTPROT_RA, RT_TABLE_LOCAL, RT_TABLE_MAIN } from "../netlink/constants";
-import { effectiveMetric, keyText, type RouteKey } from "../netlink/key";
+import { effectiveMetric, keyText, sameDst, type RouteKey } from "../netlink/key";
 import type { KernelRoute, Nexthop } from "../netlink/route";
 import type { NetlinkSocket } from "../netlink/socket";
 import { attrsOf, joinNexthops, leaveNexthops, RouteTables } from "./routes";
@@ -51,8 +51,8 @@ export function planMoves(routes: readonly KernelRoute[], ifindex: number, table
 }
 
 function text(key: RouteKey, nexthops: readonly Nexthop[]): string {
-  const via = nexthops.map((nh) => `${nh.gateway ?? "direct"}${nh.weight !== 1 ? ` weight ${nh.weight}` : ""}`).join(", ");
-  return `${key.dst} via [${via}] table ${key.table} metric ${effectiveMetric(key.family, key.priority)}`;
+  const via = nexthops.map((nh) => `${nh.gateway ? formatIP(nh.gateway) : "direct"}${nh.weight !== 1 ? ` weight ${nh.weight}` : ""}`).join(", ");
+  return `${formatCIDR(key.dst)} via [${via}] table ${key.table} metric ${effectiveMetric(key.family, key.priority)}`;
 }
 
 /** Installs every move's nexthops in its target, then takes them out of the source routes. */
@@ -88,12 +88,12 @@ export function markMoved(routes: readonly Route[], moves: readonly NexthopMove[
     const dst = parseCIDR(r.dst);
     const gw = r.gw === undefined ? undefined : parseIP(r.gw);
     if (!dst) return r;
-    const key = formatCIDR(networkOf(dst));
+    const key = networkOf(dst);
     const family = dst.ip.family === 6 ? AF_INET6 : AF_INET;
     const moved = moves.some((m) =>
-      m.leave && m.from.family === family && m.from.dst === key &&
+      m.leave && m.from.family === family && sameDst(m.from.dst, key) &&
       effectiveMetric(family, m.from.priority) === effectiveMetric(family, r.priority ?? 0) &&
-      (!gw || m.nexthops.some((nh) => nh.gateway === formatIP(gw))),
+      (!gw || m.nexthops.some((nh) => nh.gateway !== undefined && ipEqual(nh.gateway, gw))),
     );
     return moved ? { ...r, table } : r;
   });

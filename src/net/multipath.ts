@@ -11,6 +11,7 @@
 //  - per interface (owned by this attachment, gone with the device): the neighbour timers of the
 //    interface and one managed neighbour entry per gateway of its routes.
 // Every change is recorded in the undo log.
+import { formatIP, ipEqual, type IPAddr } from "../ip";
 import { CniError, ErrCode, errorText, step } from "../cni/errors";
 import { z } from "../cni/zod";
 import { AF_INET, AF_INET6, ENOENT } from "../netlink/constants";
@@ -233,8 +234,8 @@ export function releasePodValues(netns: string, sock: NetlinkSocket, holder: str
 // ---- failover: timers and managed neighbour entries -----------------------------------------
 
 export interface Gateways {
-  v4: string[];
-  v6: string[];
+  v4: IPAddr[];
+  v6: IPAddr[];
 }
 
 /** The gateways of this interface's planned routes, per family, without duplicates. */
@@ -244,14 +245,15 @@ export function gatewaysOf(writes: readonly RouteWrite[], ifindex: number): Gate
     for (const nh of w.set.nexthops) {
       if (!nh.gateway || nh.ifindex !== ifindex) continue;
       const list = w.set.key.family === AF_INET6 ? gws.v6 : gws.v4;
-      if (!list.includes(nh.gateway)) list.push(nh.gateway);
+      const gw = nh.gateway;
+      if (!list.some((x) => ipEqual(x, gw))) list.push(gw);
     }
   }
   return gws;
 }
 
-function families(gws: Gateways): [number, string[]][] {
-  return ([[AF_INET, gws.v4], [AF_INET6, gws.v6]] as [number, string[]][]).filter(([, l]) => l.length > 0);
+function families(gws: Gateways): [number, IPAddr[]][] {
+  return ([[AF_INET, gws.v4], [AF_INET6, gws.v6]] as [number, IPAddr[]][]).filter(([, l]) => l.length > 0);
 }
 
 /**
@@ -280,21 +282,21 @@ export function applyFailover(netns: string, sock: NetlinkSocket, ifname: string
   for (const [family, list] of families(gws)) {
     const existing = listNeighbours(sock, family, ifindex);
     for (const gw of list) {
-      const old = existing.find((n) => n.dst === gw);
+      const old = existing.find((n) => ipEqual(n.dst, gw));
       if (old && old.flagsExt & NTF_EXT_MANAGED) continue;
-      step(`failed to add a managed neighbour entry for gateway ${gw} on "${ifname}"`, () => addManagedNeighbour(sock, family, ifindex, gw, old !== undefined));
-      log.push(`add managed neighbour ${gw} dev ${ifname}`, () => undoNeighbour(sock, family, ifindex, gw, old));
+      step(`failed to add a managed neighbour entry for gateway ${formatIP(gw)} on "${ifname}"`, () => addManagedNeighbour(sock, family, ifindex, gw, old !== undefined));
+      log.push(`add managed neighbour ${formatIP(gw)} dev ${ifname}`, () => undoNeighbour(sock, family, ifindex, gw, old));
     }
     // A kernel older than 5.16 ignores NDA_FLAGS_EXT: the entry exists, but is not managed.
     const made = listNeighbours(sock, family, ifindex);
-    const unmanaged = list.find((gw) => !made.some((n) => n.dst === gw && n.flagsExt & NTF_EXT_MANAGED));
+    const unmanaged = list.find((gw) => !made.some((n) => ipEqual(n.dst, gw) && n.flagsExt & NTF_EXT_MANAGED));
     if (unmanaged) {
-      throw new CniError(ErrCode.Internal, `multipath.failover: the kernel did not keep the neighbour entry for gateway ${unmanaged} on "${ifname}" managed (managed neighbour entries need Linux 5.16 or later)`);
+      throw new CniError(ErrCode.Internal, `multipath.failover: the kernel did not keep the neighbour entry for gateway ${formatIP(unmanaged)} on "${ifname}" managed (managed neighbour entries need Linux 5.16 or later)`);
     }
   }
 }
 
-function undoNeighbour(sock: NetlinkSocket, family: number, ifindex: number, gw: string, old: Neighbour | undefined): void {
+function undoNeighbour(sock: NetlinkSocket, family: number, ifindex: number, gw: IPAddr, old: Neighbour | undefined): void {
   if (old) restoreNeighbour(sock, old);
   else ignoreMissing(() => deleteNeighbour(sock, family, ifindex, gw));
 }
@@ -368,8 +370,8 @@ export function checkMultipath(conf: MultipathConf, t: MultipathTarget): void {
   for (const [family, list] of families(gws)) {
     const have = listNeighbours(t.sock, family, t.ifindex);
     for (const gw of list) {
-      if (!have.some((n) => n.dst === gw && n.flagsExt & NTF_EXT_MANAGED)) {
-        throw new CniError(ErrCode.Internal, `multipath.failover: no managed neighbour entry for gateway ${gw} on "${t.ifname}"`);
+      if (!have.some((n) => ipEqual(n.dst, gw) && n.flagsExt & NTF_EXT_MANAGED)) {
+        throw new CniError(ErrCode.Internal, `multipath.failover: no managed neighbour entry for gateway ${formatIP(gw)} on "${t.ifname}"`);
       }
     }
   }

@@ -1,7 +1,7 @@
 // Nexthop sets: a kernel route key holds a set of nexthops, and each plugin adds or removes only
 // its own. Pure functions; routes.ts applies them to the kernel, plan.ts predicts what they do.
 import { RTN_UNICAST } from "../netlink/constants";
-import type { KernelRoute, Nexthop, RouteAttrs, RouteKey } from "../netlink/key";
+import { sameGateway, type KernelRoute, type Nexthop, type RouteAttrs, type RouteKey } from "../netlink/key";
 
 export interface NexthopSet {
   key: RouteKey;
@@ -14,7 +14,7 @@ export interface NexthopSet {
 
 /** Two nexthops are the same path when gateway and device match (the weight is an attribute). */
 export function sameNexthop(a: Nexthop, b: Nexthop): boolean {
-  return a.ifindex === b.ifindex && (a.gateway ?? "") === (b.gateway ?? "");
+  return a.ifindex === b.ifindex && sameGateway(a.gateway, b.gateway);
 }
 
 export function hasNexthop(set: readonly Nexthop[], nh: Nexthop): boolean {

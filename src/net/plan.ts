@@ -9,8 +9,8 @@
 import { CniError, ErrCode } from "../cni/errors";
 import type { Result, Route } from "../cni/types";
 import { AF_INET, AF_INET6, RT_SCOPE_LINK, RT_TABLE_MAIN, RTN_UNICAST, RTPROT_BOOT, RTPROT_KERNEL } from "../netlink/constants";
-import { formatCIDR, formatIP, networkOf, parseCIDR, parseIP, type CIDR } from "../ip";
-import { keyText, sameKey, sameSlot, type KernelRoute, type Nexthop, type RouteKey } from "../netlink/key";
+import { formatIP, networkOf, parseCIDR, parseIP, type CIDR, type IPAddr } from "../ip";
+import { keyText, sameDst, sameGateway, sameKey, sameSlot, type KernelRoute, type Nexthop, type RouteKey } from "../netlink/key";
 import { cannotRewrite, hasNexthop, union, type NexthopSet } from "./nexthops";
 import type { KernelState } from "./state";
 
@@ -62,7 +62,7 @@ interface Planned {
   key: RouteKey;
   /** Where the gateway came from, for messages: "routes[1].gw" or "routes[1].gws[0]". */
   field: string;
-  gateway?: string;
+  gateway?: IPAddr;
   weight: number;
   explicit: boolean;
   route: Route;
@@ -82,7 +82,7 @@ function planOne(route: Route, index: number, gws: { v4?: string; v6?: string },
   checkInt(`${at}.advmss`, route.advmss, 0, U32_MAX);
   checkInt(`${at}.weight`, route.weight, 1, 256);
   const key: RouteKey = {
-    family: v6 ? AF_INET6 : AF_INET, table: route.table || RT_TABLE_MAIN, dst: formatCIDR(networkOf(dst)),
+    family: v6 ? AF_INET6 : AF_INET, table: route.table || RT_TABLE_MAIN, dst: networkOf(dst),
     // The kernel keeps no scope for IPv6 routes (it reports universe): neither does the key.
     priority: route.priority ?? 0, tos: 0, scope: v6 ? 0 : (route.scope ?? 0),
   };
@@ -95,19 +95,19 @@ function planOne(route: Route, index: number, gws: { v4?: string; v6?: string },
     : [[`${at}.gw`, route.gw ?? (v6 ? gws.v6 : (route.scope ?? 0) >= RT_SCOPE_LINK ? undefined : gws.v4)]];
   const explicit = route.weight !== undefined || (route.gws?.length ?? 0) > 0;
   const planned = listed.map(([field, text]): Planned => {
-    let gateway: string | undefined;
+    let gateway: IPAddr | undefined;
     if (text !== undefined) {
       const gw = parseIP(text);
       if (!gw) throw invalid(`${field}: invalid IP address "${text}"`);
       if ((gw.family === 6) !== v6) {
         throw invalid(`${field}: gateway "${text}" is IPv${gw.family} but dst "${route.dstText ?? route.dst}" is ${v6 ? "IPv6" : "IPv4"}`);
       }
-      gateway = formatIP(gw);
+      gateway = gw;
     }
     return { key, gateway, weight: route.weight ?? 1, explicit, route, index, field };
   });
   // gw merged into gws: one address, however it is written, is one nexthop.
-  return planned.filter((p, i) => planned.findIndex((q) => q.gateway === p.gateway) === i);
+  return planned.filter((p, i) => planned.findIndex((q) => sameGateway(q.gateway, p.gateway)) === i);
 }
 
 /**
@@ -128,8 +128,8 @@ export function planRoutes(result: Result, ifname: string, ifindex: number, ecmp
       writes.push({ how: grouped ? "join" : "upstream", set: { key: p.key, nexthops: [nexthop], mtu: p.route.mtu, advmss: p.route.advmss }, routes: [p.index] });
       continue;
     }
-    if (into.set.nexthops.some((nh) => (nh.gateway ?? "") === (p.gateway ?? ""))) {
-      throw invalid(`${p.field}: duplicate gateway "${p.gateway ?? "(none)"}" for dst "${p.route.dstText ?? p.route.dst}"`);
+    if (into.set.nexthops.some((nh) => sameGateway(nh.gateway, p.gateway))) {
+      throw invalid(`${p.field}: duplicate gateway "${p.gateway ? formatIP(p.gateway) : "(none)"}" for dst "${p.route.dstText ?? p.route.dst}"`);
     }
     if (p.key.family === AF_INET6 && (!p.gateway || into.set.nexthops.some((nh) => !nh.gateway))) {
       throw invalid(`${p.route.field ?? `${origin}[${p.index}]`}: an IPv6 multipath route needs a gateway on every nexthop (dst "${p.route.dstText ?? p.route.dst}")`);
@@ -273,12 +273,12 @@ function prefixRoutes(addresses: readonly PlannedAddress[], ifindex: number): Ke
     const v6 = a.cidr.ip.family === 6;
     // IPv4 adds none for a /32; IPv6 adds one for a /128 too (docs/kernel.md §15).
     if (!v6 && a.cidr.prefix >= 32) continue;
-    const dst = formatCIDR(networkOf(a.cidr));
+    const dst = networkOf(a.cidr);
     const route: KernelRoute = {
       family: v6 ? AF_INET6 : AF_INET, table: RT_TABLE_MAIN, dst, priority: v6 ? 256 : 0, tos: 0, scope: v6 ? 0 : RT_SCOPE_LINK,
       protocol: RTPROT_KERNEL, type: RTN_UNICAST, nexthops: [{ ifindex, weight: 1 }], foreign: false,
     };
-    if (!v6) route.prefsrc = formatIP(a.cidr.ip);
+    if (!v6) route.prefsrc = a.cidr.ip;
     // A second address of the same subnet is secondary: no second prefix route.
     if (!out.some((r) => sameKey(r, route))) out.push(route);
   }
@@ -290,9 +290,9 @@ function prefixRoutes(addresses: readonly PlannedAddress[], ifindex: number): Ke
  * state that answers per prefix as well (`at`, as RouteTables in routes.ts does) is asked that
  * way, so only those routes are materialised; any other is filtered.
  */
-export function routesAt(kernel: KernelState, family: number, table: number, dst: string): readonly KernelRoute[] {
-  const k = kernel as KernelState & { at?: (family: number, table: number, dst: string) => readonly KernelRoute[] };
-  return k.at ? k.at(family, table, dst) : kernel.routes(family, table).filter((r) => r.dst === dst);
+export function routesAt(kernel: KernelState, family: number, table: number, dst: CIDR): readonly KernelRoute[] {
+  const k = kernel as KernelState & { at?: (family: number, table: number, dst: CIDR) => readonly KernelRoute[] };
+  return k.at ? k.at(family, table, dst) : kernel.routes(family, table).filter((r) => sameDst(r.dst, dst));
 }
 
 /**
@@ -313,12 +313,12 @@ class Model {
 
   /** The routes with the key's family, table and dst (so every route of its slot), in order. */
   prefix(key: RouteKey): KernelRoute[] {
-    const id = `${key.family}/${key.table}/${key.dst}`;
+    const id = `${key.family}/${key.table}/${key.dst.prefix}/${key.dst.ip.bytes.join(".")}`;
     let t = this.prefixes.get(id);
     if (!t) {
       t = [...routesAt(this.kernel, key.family, key.table, key.dst)];
       for (const r of this.added) {
-        if (r.family !== key.family || r.table !== key.table || r.dst !== key.dst) continue;
+        if (r.family !== key.family || r.table !== key.table || !sameDst(r.dst, key.dst)) continue;
         // Appended, as the kernel adds them; one that is already there is not added twice.
         if (!t.some((x) => x.type === RTN_UNICAST && sameKey(x, r) && x.nexthops.every((nh) => hasNexthop(r.nexthops, nh)))) t.push(r);
       }

@@ -12,8 +12,8 @@ import { CniError, ErrCode } from "../cni/errors";
 import { codec } from "../netlink/codec";
 import { dstKey } from "../netlink/codec/route";
 import { AF_INET, AF_INET6, ESRCH, RTN_UNICAST, RTPROT_BOOT, RTPROT_RA } from "../netlink/constants";
-import { addressBytes, addressText } from "../netlink/ip";
-import { effectiveMetric, keyText, sameKey, sameSlot, type RouteKey } from "../netlink/key";
+import { formatIP, type CIDR } from "../ip";
+import { effectiveMetric, keyText, sameGateway, sameKey, sameSlot, type RouteKey } from "../netlink/key";
 import {
   deleteRoute, dumpRoutes, listRoutes, routeFromRow, writeRoute, type KernelRoute, type Nexthop, type RouteAttrs, type WriteMode,
 } from "../netlink/route";
@@ -25,7 +25,7 @@ import type { UndoLog } from "./undo";
 export type { NexthopSet } from "./nexthops";
 
 function describe(set: NexthopSet): string {
-  const hops = set.nexthops.map((nh) => `${nh.gateway ?? "direct"} dev #${nh.ifindex} weight ${nh.weight}`).join(", ");
+  const hops = set.nexthops.map((nh) => `${nh.gateway ? formatIP(nh.gateway) : "direct"} dev #${nh.ifindex} weight ${nh.weight}`).join(", ");
   return `route ${keyText(set.key)} nexthops [${hops}]`;
 }
 
@@ -34,10 +34,9 @@ function describe(set: NexthopSet): string {
 /** A prefix as an index key (codec `dstKey`): IPv4 as one number, IPv6 as text. */
 type DstKey = number | string;
 
-function dstKeyOfText(family: number, dst: string): DstKey {
-  const [addr, len] = dst.split("/");
-  const b = addressBytes(addr);
-  return dstKey(family, new DataView(b.buffer, b.byteOffset, b.byteLength), 0, Number(len));
+function dstKeyOf(family: number, dst: CIDR): DstKey {
+  const b = dst.ip.bytes;
+  return dstKey(family, new DataView(b.buffer, b.byteOffset, b.byteLength), 0, dst.prefix);
 }
 
 /** The routes of one prefix as read (or as written since). */
@@ -70,27 +69,24 @@ function metricOf(raw: Uint8Array, type: number): number | undefined {
   return undefined;
 }
 
-const canonical = (ip: string) => addressText(addressBytes(ip));
-
 /**
  * The route a successful write of `nexthops` under `key` leaves, as a dump would report it:
- * canonical addresses, IPv6 at scope universe with tos 0 and its effective metric, a single path
+ * IPv6 at scope universe with tos 0 and its effective metric, a single path
  * at weight 1 (a dump does not report the weight of a route with one nexthop), nexthop flags as
  * written (onlink).
  */
 function modelRoute(key: RouteKey, nexthops: readonly Nexthop[], attrs: RouteAttrs = {}): KernelRoute {
   const v6 = key.family === AF_INET6;
-  const [addr, len] = key.dst.split("/");
   const hops = nexthops.map((nh) => ({
-    gateway: nh.gateway === undefined ? undefined : canonical(nh.gateway), ifindex: nh.ifindex,
+    gateway: nh.gateway, ifindex: nh.ifindex,
     weight: nexthops.length === 1 ? 1 : nh.weight, flags: (nh.flags ?? 0) & 4 /* RTNH_F_ONLINK */,
   }));
   const route: KernelRoute = {
-    family: key.family, table: key.table, dst: `${canonical(addr)}/${len}`, priority: effectiveMetric(key.family, key.priority),
+    family: key.family, table: key.table, dst: key.dst, priority: effectiveMetric(key.family, key.priority),
     tos: v6 ? 0 : key.tos, scope: v6 ? 0 : key.scope, protocol: attrs.protocol ?? RTPROT_BOOT, type: RTN_UNICAST,
     nexthops: hops, foreign: false,
   };
-  if (attrs.prefsrc) route.prefsrc = canonical(attrs.prefsrc);
+  if (attrs.prefsrc) route.prefsrc = attrs.prefsrc;
   const raw = attrs.metricsRaw?.length ? attrs.metricsRaw : undefined;
   const mtu = raw ? metricOf(raw, 2 /* RTAX_MTU */) : attrs.mtu || undefined;
   const advmss = raw ? metricOf(raw, 8 /* RTAX_ADVMSS */) : attrs.advmss || undefined;
@@ -140,7 +136,7 @@ export class RouteTables implements KernelState {
    * without being declared costs a second read of its table.
    */
   expect(keys: Iterable<RouteKey>): this {
-    for (const k of keys) this.want(tableId(k.family, k.table)).add(dstKeyOfText(k.family, k.dst));
+    for (const k of keys) this.want(tableId(k.family, k.table)).add(dstKeyOf(k.family, k.dst));
     return this;
   }
 
@@ -156,9 +152,9 @@ export class RouteTables implements KernelState {
   }
 
   /** The routes (every type) with destination `dst` in (family, table), in the kernel's order. */
-  at(family: number, table: number, dst: string): readonly KernelRoute[] {
+  at(family: number, table: number, dst: CIDR): readonly KernelRoute[] {
     const id = tableId(family, table);
-    const k = dstKeyOfText(family, dst);
+    const k = dstKeyOf(family, dst);
     let t = this.tables.get(id);
     if (t && (t.buckets.get(k)?.stale || !(t.complete || t.read.has(k)))) t = undefined;
     if (!t) {
@@ -247,10 +243,10 @@ export class RouteTables implements KernelState {
     // IPv6: one request per nexthop; the first same-metric entry through its device (and gateway).
     for (const nh of nexthops) {
       const metric = effectiveMetric(key.family, key.priority);
-      const i = list.findIndex((r) => r.priority === metric && r.nexthops.some((x) => x.ifindex === nh.ifindex && (nh.gateway === undefined || x.gateway === canonical(nh.gateway))));
+      const i = list.findIndex((r) => r.priority === metric && r.nexthops.some((x) => x.ifindex === nh.ifindex && (nh.gateway === undefined || sameGateway(x.gateway, nh.gateway))));
       if (i < 0 || nexthops.length !== 1) return this.stale(key);
       const r = list[i];
-      const k = r.nexthops.findIndex((x) => x.ifindex === nh.ifindex && (nh.gateway === undefined || x.gateway === canonical(nh.gateway)));
+      const k = r.nexthops.findIndex((x) => x.ifindex === nh.ifindex && (nh.gateway === undefined || sameGateway(x.gateway, nh.gateway)));
       if (nh.gateway === undefined || r.nexthops.length === 1) {
         list.splice(i, 1);
       } else {
@@ -274,7 +270,7 @@ export class RouteTables implements KernelState {
   private stale(key: RouteKey): void {
     const t = this.tables.get(tableId(key.family, key.table));
     if (!t) return;
-    const k = dstKeyOfText(key.family, key.dst);
+    const k = dstKeyOf(key.family, key.dst);
     const b = t.buckets.get(k);
     if (b) b.stale = true;
     else t.buckets.set(k, { routes: [], stale: true });
@@ -283,7 +279,7 @@ export class RouteTables implements KernelState {
   /** The routes of key's prefix when its table's read holds them, for a write to update. */
   private cached(key: RouteKey): KernelRoute[] | undefined {
     const t = this.tables.get(tableId(key.family, key.table));
-    const k = dstKeyOfText(key.family, key.dst);
+    const k = dstKeyOf(key.family, key.dst);
     if (!t || !(t.complete || t.read.has(k))) return undefined;
     let b = t.buckets.get(k);
     if (!b) t.buckets.set(k, (b = { routes: [] }));

@@ -3,7 +3,7 @@
 // keeps resolving by itself, traffic or not (docs/multipath.md §3).
 import { codec } from "./codec";
 import { NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST } from "./constants";
-import { addressBytes, addressText } from "./ip";
+import { fromBytes, type IPAddr } from "../ip";
 import type { NetlinkSocket } from "./socket";
 
 export const RTM_NEWNEIGH = 28;
@@ -28,8 +28,7 @@ export const NTF_EXT_MANAGED = 0x01;
 export interface Neighbour {
   family: number;
   ifindex: number;
-  /** Canonical text. */
-  dst: string;
+  dst: IPAddr;
   state: number;
   flags: number;
   flagsExt: number;
@@ -53,7 +52,7 @@ export function listNeighbours(sock: NetlinkSocket, family: number, ifindex?: nu
     const dst = rows.dst(i);
     if (!dst) continue;
     out.push({
-      family: rows.family(i), ifindex: rows.ifindex(i), dst: addressText(dst), state: rows.state(i), flags: rows.flags(i),
+      family: rows.family(i), ifindex: rows.ifindex(i), dst: fromBytes(dst), state: rows.state(i), flags: rows.flags(i),
       flagsExt: rows.flagsExt(i), lladdr: macText(rows.lladdr(i)), protocol: rows.protocol(i),
     });
   }
@@ -66,16 +65,16 @@ export function listNeighbours(sock: NetlinkSocket, family: number, ifindex?: nu
  * collection) and NTF_EXT_MANAGED (the kernel resolves it and keeps it resolved). Fails with
  * EEXIST when an entry exists, unless `replace`.
  */
-export function addManagedNeighbour(sock: NetlinkSocket, family: number, ifindex: number, gateway: string, replace = false): void {
+export function addManagedNeighbour(sock: NetlinkSocket, family: number, ifindex: number, gateway: IPAddr, replace = false): void {
   const flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL);
   sock.request((seq) =>
-    codec.encodeNeigh(RTM_NEWNEIGH, flags, seq, { family, ifindex, state: NUD_NONE, flags: NTF_EXT_LEARNED, dst: addressBytes(gateway), flagsExt: NTF_EXT_MANAGED }),
+    codec.encodeNeigh(RTM_NEWNEIGH, flags, seq, { family, ifindex, state: NUD_NONE, flags: NTF_EXT_LEARNED, dst: gateway.bytes, flagsExt: NTF_EXT_MANAGED }),
   );
 }
 
 /** Deletes the entry for `dst` on `ifindex` (ENOENT when there is none). */
-export function deleteNeighbour(sock: NetlinkSocket, family: number, ifindex: number, dst: string): void {
-  sock.request((seq) => codec.encodeNeigh(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK, seq, { family, ifindex, dst: addressBytes(dst) }));
+export function deleteNeighbour(sock: NetlinkSocket, family: number, ifindex: number, dst: IPAddr): void {
+  sock.request((seq) => codec.encodeNeigh(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK, seq, { family, ifindex, dst: dst.bytes }));
 }
 
 /** Re-adds an entry as a dump reported it (for undo): state, flags, link-layer address. */
@@ -83,7 +82,7 @@ export function restoreNeighbour(sock: NetlinkSocket, n: Neighbour): void {
   const lladdr = n.lladdr ? Uint8Array.from(n.lladdr.split(":"), (h) => parseInt(h, 16)) : undefined;
   sock.request((seq) =>
     codec.encodeNeigh(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq, {
-      family: n.family, ifindex: n.ifindex, state: n.state, flags: n.flags, dst: addressBytes(n.dst), lladdr,
+      family: n.family, ifindex: n.ifindex, state: n.state, flags: n.flags, dst: n.dst.bytes, lladdr,
       flagsExt: n.flagsExt || undefined, protocol: n.protocol || undefined,
     }),
   );

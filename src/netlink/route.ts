@@ -8,7 +8,7 @@ import {
   NLM_F_REQUEST, RTM_DELROUTE, RTM_F_CLONED, RTM_NEWROUTE, RTN_UNICAST, RTNH_F_ONLINK,
   RTPROT_BOOT, RT_SCOPE_NOWHERE,
 } from "./constants";
-import { addressBytes, addressText } from "./ip";
+import { fromBytes, type IPAddr } from "../ip";
 import { effectiveMetric, type RouteKey, type KernelRoute, type Nexthop, type RouteAttrs } from "./key";
 import { NetlinkError, type NetlinkSocket } from "./socket";
 
@@ -96,20 +96,20 @@ export function routeFromRow(r: RouteRows, i: number): KernelRoute {
   if (n > 0) {
     for (let k = 0; k < n; k++) {
       const gw = r.nhGateway(i, k);
-      nexthops.push({ gateway: gw && addressText(gw), ifindex: r.nhIfindex(i, k), weight: r.nhWeight(i, k), flags: r.nhFlags(i, k) });
+      nexthops.push({ gateway: gw && fromBytes(gw), ifindex: r.nhIfindex(i, k), weight: r.nhWeight(i, k), flags: r.nhFlags(i, k) });
     }
   } else {
     // A single-path route reports its nexthop's flags in rtm_flags.
     const gw = r.gateway(i);
-    nexthops.push({ gateway: gw && addressText(gw), ifindex: r.oif(i), weight: 1, flags: r.flags(i) & 0xff });
+    nexthops.push({ gateway: gw && fromBytes(gw), ifindex: r.oif(i), weight: 1, flags: r.flags(i) & 0xff });
   }
   const prefsrc = r.prefsrc(i);
   const route: KernelRoute = {
-    family, table: r.table(i), dst: `${addressText(r.dst(i).subarray(0, family === AF_INET6 ? 16 : 4))}/${r.dstLen(i)}`,
+    family, table: r.table(i), dst: { ip: fromBytes(r.dst(i).subarray(0, family === AF_INET6 ? 16 : 4)), prefix: r.dstLen(i) },
     priority: r.priority(i), tos: r.tos(i), scope: r.scope(i), protocol: r.protocol(i), type: r.routeType(i), nexthops,
     foreign: r.foreign(i),
   };
-  if (prefsrc) route.prefsrc = addressText(prefsrc);
+  if (prefsrc) route.prefsrc = fromBytes(prefsrc);
   if (r.mtu(i)) route.mtu = r.mtu(i);
   if (r.advmss(i)) route.advmss = r.advmss(i);
   const metrics = r.metricsRaw(i);
@@ -117,27 +117,29 @@ export function routeFromRow(r: RouteRows, i: number): KernelRoute {
   return route;
 }
 
+/** The bytes a request carries for an address (4 for IPv4, 16 for IPv6). */
+const bytesOf = (ip: IPAddr | undefined): Uint8Array | undefined => ip?.bytes;
+
 function specFor(key: RouteKey, nexthops: readonly Nexthop[], attrs: RouteAttrs = {}): RouteSpec {
-  const [addr, len] = key.dst.split("/");
   const spec: RouteSpec = {
-    family: key.family, dstLen: Number(len), tos: key.tos, table: key.table, scope: key.scope,
+    family: key.family, dstLen: key.dst.prefix, tos: key.tos, table: key.table, scope: key.scope,
     protocol: attrs.protocol ?? RTPROT_BOOT, type: RTN_UNICAST,
     // The stored metric: for IPv6 a metric of 0 in a delete would match any metric.
     priority: effectiveMetric(key.family, key.priority),
     mtu: attrs.mtu, advmss: attrs.advmss, metricsRaw: attrs.metricsRaw,
-    prefsrc: attrs.prefsrc ? addressBytes(attrs.prefsrc) : undefined,
+    prefsrc: bytesOf(attrs.prefsrc),
   };
-  if (Number(len) > 0) spec.dst = addressBytes(addr);
+  if (key.dst.prefix > 0) spec.dst = key.dst.ip.bytes;
   // Of the flags a dump reports, only onlink describes the nexthop; dead/linkdown are the
   // kernel's view of its state and are not written back.
   const onlink = (nh: Nexthop) => (nh.flags ?? 0) & RTNH_F_ONLINK;
   if (nexthops.length === 1 && nexthops[0].weight === 1) {
     spec.oif = nexthops[0].ifindex;
     spec.flags = onlink(nexthops[0]);
-    if (nexthops[0].gateway) spec.gateway = addressBytes(nexthops[0].gateway);
+    if (nexthops[0].gateway) spec.gateway = nexthops[0].gateway.bytes;
   } else if (nexthops.length > 0) {
     spec.nexthops = nexthops.map((nh): NexthopSpec => ({
-      ifindex: nh.ifindex, weight: nh.weight, flags: onlink(nh), gateway: nh.gateway ? addressBytes(nh.gateway) : undefined,
+      ifindex: nh.ifindex, weight: nh.weight, flags: onlink(nh), gateway: bytesOf(nh.gateway),
     }));
   }
   return spec;

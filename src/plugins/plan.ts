@@ -12,6 +12,7 @@ import { formatResult } from "../cni/print";
 import { convertResult } from "../cni/result";
 import type { CmdArgs, Result } from "../cni/types";
 import { configVersion } from "../cni/version";
+import { formatCIDR, formatIP } from "../ip";
 import { staticAdd } from "../ipam/static";
 import { previewAdd, type AddPreview, type InterfacePluginSpec } from "../net/attach";
 import type { Nexthop } from "../netlink/key";
@@ -167,7 +168,7 @@ export interface PlanReport {
 const dotted = (key: string) => key.replaceAll("/", ".");
 
 function planReport(plugin: string, args: CmdArgs, spec: InterfacePluginSpec, p: AddPreview): PlanReport {
-  const hop = (nh: Nexthop): HopJson => ({ gateway: nh.gateway ?? null, dev: p.devices[nh.ifindex] ?? `#${nh.ifindex}`, weight: nh.weight });
+  const hop = (nh: Nexthop): HopJson => ({ gateway: nh.gateway ? formatIP(nh.gateway) : null, dev: p.devices[nh.ifindex] ?? `#${nh.ifindex}`, weight: nh.weight });
   const modeName = Object.entries(spec.modes).find(([k, v]) => k && v === p.link.mode)?.[0] ?? String(p.link.mode);
   return {
     schema: PLAN_SCHEMA,
@@ -189,7 +190,7 @@ function planReport(plugin: string, args: CmdArgs, spec: InterfacePluginSpec, p:
     routes: (p.plan?.routes ?? []).map((r: RoutePlan) => ({
       family: r.key.family === 10 ? 6 : 4,
       table: r.key.table,
-      dst: r.key.dst,
+      dst: formatCIDR(r.key.dst),
       metric: r.key.family === 10 && r.key.priority === 0 ? 1024 : r.key.priority,
       tos: r.key.tos,
       scope: r.key.scope,
