@@ -1,6 +1,7 @@
 // Neighbour dumps and requests captured from the kernel and iproute2 (vectors/neigh.txt, made by
 // test/codec/capture-neigh.py): fields, byte-exact re-emission, the encoder against `ip neigh`.
 import { describe, expect, test } from "bun:test";
+import { parseIP } from "../../src/ip";
 import { block, ensureWasm, hex, ip, loadVectors, messages, msgType, zeroPadding } from "./helpers";
 
 ensureWasm();
@@ -89,7 +90,7 @@ describe("requests, against iproute2", () => {
     const want = zeroPadding(messages(block(vectors, "req.add4-managed").bytes)[0]);
     let sent: Uint8Array | undefined;
     const fake = { request: (enc: (seq: number) => number) => { sent = codec.requestView(enc(seqOf(want))).slice(); return 0; } };
-    N.addManagedNeighbour(fake as any, 2, 10, "10.9.0.4");
+    N.addManagedNeighbour(fake as any, 2, 10, parseIP("10.9.0.4")!);
     expect(hex(sent!)).toBe(hex(want));
   });
 });

@@ -7,6 +7,7 @@ import { AF_INET, AF_INET6, RTN_UNICAST } from "../../src/netlink/constants";
 import type { KernelRoute } from "../../src/netlink/key";
 import { difference, union } from "../../src/net/nexthops";
 import { planAddresses, planInterface, planRoutes, type KernelState, type PlanInput } from "../../src/net/plan";
+import { ip, net, shown } from "../lib/addr";
 
 function result(routes: Route[]): Result {
   return {
@@ -43,7 +44,7 @@ describe("planRoutes, merge mode", () => {
       "net1", 7, "merge",
     );
     expect(writes).toHaveLength(2);
-    expect(writes[0]).toEqual({
+    expect(shown(writes[0])).toEqual({
       how: "join",
       set: {
         key: { family: AF_INET, table: 254, dst: "0.0.0.0/0", priority: 0, tos: 0, scope: 0 },
@@ -52,8 +53,8 @@ describe("planRoutes, merge mode", () => {
       },
       routes: [0, 1],
     });
-    expect(writes[1].set.key).toEqual({ family: AF_INET6, table: 254, dst: "::/0", priority: 0, tos: 0, scope: 0 });
-    expect(writes[1].set.nexthops.map((n) => n.gateway)).toEqual(["2001:db8:a::1", "2001:db8:a::2"]);
+    expect(shown(writes[1].set.key)).toEqual({ family: AF_INET6, table: 254, dst: "::/0", priority: 0, tos: 0, scope: 0 });
+    expect(shown(writes[1].set.nexthops.map((n) => n.gateway))).toEqual(["2001:db8:a::1", "2001:db8:a::2"]);
   });
 
   test("the key includes table, metric and scope; IPv6 metric 0 equals 1024", () => {
@@ -73,10 +74,10 @@ describe("planRoutes, merge mode", () => {
 
   test("routes without gw take the first gateway of their family; dst host bits are cleared", () => {
     const [v4, v6] = planRoutes(result([{ dst: "10.1.2.3/16" }, { dst: "2001:db8:1::5/48" }]), "net1", 7, "merge");
-    expect(v4.set.key.dst).toBe("10.1.0.0/16");
-    expect(v4.set.nexthops[0].gateway).toBe("198.51.100.1");
-    expect(v6.set.key.dst).toBe("2001:db8:1::/48");
-    expect(v6.set.nexthops[0].gateway).toBe("2001:db8:a::1");
+    expect(shown(v4.set.key.dst)).toBe("10.1.0.0/16");
+    expect(shown(v4.set.nexthops[0].gateway)).toBe("198.51.100.1");
+    expect(shown(v6.set.key.dst)).toBe("2001:db8:1::/48");
+    expect(shown(v6.set.nexthops[0].gateway)).toBe("2001:db8:a::1");
   });
 
   test("bad input names the field and the value", () => {
@@ -95,7 +96,7 @@ describe("planRoutes reads gws in results (cni #1190)", () => {
   test("gw is merged into gws without duplicates; each gateway is a nexthop of one set", () => {
     const [w] = planRoutes(result([{ dst: "0.0.0.0/0", gw: "198.51.100.1", gws: ["198.51.100.2", "198.51.100.1"] }]), "net1", 7, "upstream");
     expect(w.how).toBe("join");
-    expect(w.set.nexthops.map((n) => n.gateway)).toEqual(["198.51.100.1", "198.51.100.2"]);
+    expect(shown(w.set.nexthops.map((n) => n.gateway))).toEqual(["198.51.100.1", "198.51.100.2"]);
     expect(w.routes).toEqual([0]);
   });
   test("a gws entry of the other family names the entry", () => {
@@ -119,9 +120,9 @@ describe("planRoutes, upstream mode", () => {
 });
 
 describe("nexthop sets", () => {
-  const a = { gateway: "192.0.2.1", ifindex: 2, weight: 1 };
-  const b = { gateway: "198.51.100.1", ifindex: 3, weight: 1 };
-  const b2 = { gateway: "198.51.100.1", ifindex: 3, weight: 5 };
+  const a = { gateway: ip("192.0.2.1"), ifindex: 2, weight: 1 };
+  const b = { gateway: ip("198.51.100.1"), ifindex: 3, weight: 1 };
+  const b2 = { gateway: ip("198.51.100.1"), ifindex: 3, weight: 5 };
   test("union keeps what is there and adds what is new, by gateway and device", () => {
     expect(union([a], [b])).toEqual([a, b]);
     expect(union([a, b], [b2])).toEqual([a, b]);
@@ -145,8 +146,13 @@ function kernel(routes: KernelRoute[]): KernelState & { reads: string[] } {
   };
 }
 
-function kroute(over: Partial<KernelRoute> & Pick<KernelRoute, "family" | "dst" | "nexthops">): KernelRoute {
-  return { table: 254, priority: 0, tos: 0, scope: 0, protocol: 3, type: RTN_UNICAST, foreign: false, ...over };
+/** A kernel route written with text addresses (dst, gateways). */
+function kroute(over: Omit<Partial<KernelRoute>, "dst" | "nexthops"> & Pick<KernelRoute, "family"> & { dst: string; nexthops: { gateway?: string; ifindex: number; weight: number }[] }): KernelRoute {
+  const { dst, nexthops, ...rest } = over;
+  return {
+    table: 254, priority: 0, tos: 0, scope: 0, protocol: 3, type: RTN_UNICAST, foreign: false, ...rest,
+    dst: net(dst), nexthops: nexthops.map(({ gateway, ...nh }) => (gateway === undefined ? nh : { ...nh, gateway: ip(gateway) })),
+  };
 }
 
 /** eth0 (ifindex 2) holds the pod's default routes in both families. */
@@ -165,7 +171,7 @@ describe("planInterface", () => {
     expect(plan.link).toEqual({ ifname: "net1", ifindex: 0, up: true });
     expect(plan.addresses.map((a) => [a.address, a.cidr?.ip.family, a.cidr?.prefix])).toEqual([["198.51.100.10/24", 4, 24], ["2001:db8:a::10/64", 6, 64]]);
     expect(plan.settle).toBe(true);
-    expect(plan.routes.map((r) => ({ dst: r.key.dst, before: r.before, after: r.after, ops: r.writes.map((w) => w.op), refused: r.writes.map((w) => w.refused) }))).toEqual([
+    expect(shown(plan.routes.map((r) => ({ dst: r.key.dst, before: r.before, after: r.after, ops: r.writes.map((w) => w.op), refused: r.writes.map((w) => w.refused) })))).toEqual([
       {
         dst: "0.0.0.0/0", ops: ["replace"], refused: [undefined],
         before: [{ gateway: "192.0.2.1", ifindex: 2, weight: 1 }],
@@ -177,15 +183,15 @@ describe("planInterface", () => {
         after: [{ gateway: "2001:db8:e::1", ifindex: 2, weight: 1 }, { gateway: "2001:db8:a::1", ifindex: 0, weight: 1 }],
       },
     ]);
-    expect(plan.writes.map((w) => w.adds)).toEqual([[{ gateway: "198.51.100.1", ifindex: 0, weight: 1 }], [{ gateway: "2001:db8:a::1", ifindex: 0, weight: 1 }]]);
+    expect(shown(plan.writes.map((w) => w.adds))).toEqual([[{ gateway: "198.51.100.1", ifindex: 0, weight: 1 }], [{ gateway: "2001:db8:a::1", ifindex: 0, weight: 1 }]]);
   });
 
   test("an empty pod: every key is created; only the tables written are read", () => {
     const state = kernel([]);
     const plan = planFor([{ dst: "10.0.0.0/8", gw: "198.51.100.1", table: 100 }], state, { ifindex: 7 });
-    expect(plan.writes.map((w) => [w.op, w.set.key.table])).toEqual([["create", 100]]);
-    expect(plan.routes[0].before).toEqual([]);
-    expect(plan.routes[0].after).toEqual([{ gateway: "198.51.100.1", ifindex: 7, weight: 1 }]);
+    expect(shown(plan.writes.map((w) => [w.op, w.set.key.table]))).toEqual([["create", 100]]);
+    expect(shown(plan.routes[0].before)).toEqual([]);
+    expect(shown(plan.routes[0].after)).toEqual([{ gateway: "198.51.100.1", ifindex: 7, weight: 1 }]);
     expect([...new Set(state.reads)]).toEqual([`${AF_INET}/100`]);
   });
 
@@ -217,7 +223,7 @@ describe("planInterface", () => {
       "cannot join route 10.1.0.0/16 table 254 metric 0 scope 0: the existing route has attributes nexthop cannot write back (nexthop object, encapsulation, realms or many metrics)",
     ]);
     // A refused write changes nothing.
-    expect(plan.routes.map((r) => r.after)).toEqual([[], [{ gateway: "192.0.2.1", ifindex: 2, weight: 1 }]]);
+    expect(shown(plan.routes.map((r) => r.after))).toEqual([[], [{ gateway: "192.0.2.1", ifindex: 2, weight: 1 }]]);
   });
 
   test("the kernel's own prefix routes of the addresses are there when routes are written", () => {
@@ -225,9 +231,9 @@ describe("planInterface", () => {
     // A gateway route to the address's own subnet meets the link-scope prefix route in its slot.
     expect(plan.writes[0].refused).toContain("the kernel holds a route of type 1, scope 253");
     // A direct link-scope route to it is the prefix route: nothing to write.
-    expect([plan.writes[1].op, plan.writes[1].adds]).toEqual(["none", []]);
-    expect(plan.routes[1].before).toEqual([]);
-    expect(plan.routes[1].after).toEqual([{ ifindex: 7, weight: 1 }]);
+    expect(shown([plan.writes[1].op, plan.writes[1].adds])).toEqual(["none", []]);
+    expect(shown(plan.routes[1].before)).toEqual([]);
+    expect(shown(plan.routes[1].after)).toEqual([{ ifindex: 7, weight: 1 }]);
   });
 
   test("an IPv6 /128 address brings its prefix route too (docs/kernel.md §15), an IPv4 /32 none", () => {
@@ -247,7 +253,7 @@ describe("planInterface", () => {
     );
     expect(plan.writes.map((w) => w.op)).toEqual(["upstream", "upstream", "replace"]);
     expect(plan.routes).toHaveLength(1);
-    expect(plan.routes[0].after.map((nh) => nh.gateway)).toEqual(["198.51.100.2", "198.51.100.3", "198.51.100.1", "192.0.2.1"]);
+    expect(shown(plan.routes[0].after.map((nh) => nh.gateway))).toEqual(["198.51.100.2", "198.51.100.3", "198.51.100.1", "192.0.2.1"]);
   });
 
   test("a second join of the same nexthops is a no-op", () => {

@@ -20,6 +20,7 @@ import { NetlinkSocket, type DumpRequest } from "../../src/netlink/socket";
 import type { RouteKey } from "../../src/netlink/key";
 import { joinNexthops, leaveNexthops, RouteTables } from "../../src/net/routes";
 import { UndoLog } from "../../src/net/undo";
+import { ip, net, shown } from "../lib/addr";
 import { createNetns, sh, type Netns } from "../lib/netns";
 import { baseConfig } from "../reliability/cases";
 import { disposePlugins, makeWorld, plugins, snapshot, type World } from "../reliability/lib";
@@ -65,7 +66,7 @@ describe("the kernel filters route dumps on a strict-checking socket", () => {
     const sock = NetlinkSocket.open(ns.path);
     try {
       const a0 = linkByName(sock, "a0")!.index;
-      const text = (r: KernelRoute) => `${r.table} ${r.dst} type ${r.type}`;
+      const text = (r: KernelRoute) => `${r.table} ${shown(r.dst)} type ${r.type}`;
       // Every row the kernel sent, not only the ones listRoutes keeps: what the kernel filtered.
       const sent = (family: number, filter: { table?: number; oif?: number }) => {
         sock.dump((seq) => codec.encodeRouteDump(seq, family, filter));
@@ -214,9 +215,9 @@ describe("RouteTables follows its own writes", () => {
     expect(mine).toEqual(theirs);
   }
 
-  const v4 = (dst: string, priority = 0): RouteKey => ({ family: AF_INET, table: RT_TABLE_MAIN, dst, priority, tos: 0, scope: 0 });
-  const v6 = (dst: string, priority = 0): RouteKey => ({ family: AF_INET6, table: RT_TABLE_MAIN, dst, priority, tos: 0, scope: 0 });
-  const hop = (gateway: string | undefined, ifindex: number, weight = 1): Nexthop => ({ gateway, ifindex, weight });
+  const v4 = (dst: string, priority = 0): RouteKey => ({ family: AF_INET, table: RT_TABLE_MAIN, dst: net(dst), priority, tos: 0, scope: 0 });
+  const v6 = (dst: string, priority = 0): RouteKey => ({ family: AF_INET6, table: RT_TABLE_MAIN, dst: net(dst), priority, tos: 0, scope: 0 });
+  const hop = (gateway: string | undefined, ifindex: number, weight = 1): Nexthop => ({ gateway: gateway === undefined ? undefined : ip(gateway), ifindex, weight });
 
   test("IPv4: create, join (REPLACE with the union), weights, leave, the whole route gone; one read of the table", () => {
     const key = v4("10.10.0.0/16");
@@ -234,7 +235,7 @@ describe("RouteTables follows its own writes", () => {
     agrees(tables, key);
     leaveNexthops(tables, key, [b, c]);
     agrees(tables, key);
-    expect(tables.at(AF_INET, RT_TABLE_MAIN, "10.10.0.0/16")).toEqual([]);
+    expect(tables.at(AF_INET, RT_TABLE_MAIN, net("10.10.0.0/16"))).toEqual([]);
     // Another prefix of the same table: still no second read.
     joinNexthops(tables, { key: v4("10.11.0.0/16", 100), nexthops: [b] });
     agrees(tables, v4("10.11.0.0/16", 100));
@@ -331,11 +332,11 @@ describe("RouteTables follows its own writes", () => {
     agrees(tables, v4("10.41.0.0/16"));
     expect(reads()).toBe(2);
     // KernelState: the whole table, every type (connected and the route just written included).
-    const all = tables.routes(AF_INET, RT_TABLE_MAIN).map((r) => r.dst);
+    const all = tables.routes(AF_INET, RT_TABLE_MAIN).map((r) => shown(r.dst));
     expect(all).toEqual(expect.arrayContaining(["10.40.0.0/16", "192.0.2.0/24", "198.51.100.0/24"]));
     expect(tables.routes(AF_INET, 255).some((r) => r.type === 2 /* RTN_LOCAL */)).toBe(true);
     leaveNexthops(tables, v4("10.40.0.0/16"), [hop("192.0.2.1", eth0)]);
-    expect(tables.routes(AF_INET, RT_TABLE_MAIN).map((r) => r.dst)).not.toContain("10.40.0.0/16");
+    expect(tables.routes(AF_INET, RT_TABLE_MAIN).map((r) => shown(r.dst))).not.toContain("10.40.0.0/16");
   });
 
   test("an undo after other writes reads the kernel again; a failed write leaves the prefix to be re-read", () => {
@@ -347,7 +348,7 @@ describe("RouteTables follows its own writes", () => {
     sh(["ip", "-n", ns.name, "route", "replace", "10.30.0.0/16", "nexthop", "via", "192.0.2.1", "dev", "eth0", "nexthop", "via", "198.51.100.1", "dev", "eth1"]);
     expect(log.rollback()).toEqual([]);
     // The undo took out only its own nexthop, from the route as the kernel held it.
-    expect(new RouteTables(fresh).slot(key).map((r) => r.nexthops.map((nh) => nh.gateway))).toEqual([["198.51.100.1"]]);
+    expect(shown(new RouteTables(fresh).slot(key).map((r) => r.nexthops.map((nh) => nh.gateway)))).toEqual([["198.51.100.1"]]);
     // A write the kernel refuses (EEXIST): the prefix is read again on the next look.
     expect(() => tables.write("create", key, [hop("192.0.2.1", eth0)])).toThrow();
     agrees(tables, key);

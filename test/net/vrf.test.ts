@@ -7,6 +7,7 @@ import type { Link } from "../../src/netlink/link";
 import type { KernelRoute } from "../../src/netlink/route";
 import { markMoved, planMoves } from "../../src/net/move";
 import { freeTable } from "../../src/net/vrf";
+import { ip, net, shown } from "../lib/addr";
 
 const link = (kind: string, vrfTable = 0): Link => ({ index: 1, name: "x", flags: 0, mtu: 1500, master: 0, kind, mode: 0, vrfTable, mac: "" });
 const vrfs = (...tables: number[]) => tables.map((t) => link("vrf", t));
@@ -20,9 +21,22 @@ describe("freeTable (upstream's findFreeRoutingTableID cases, then nexthop's ski
   test("253, 254 and 255 are never chosen", () => expect(freeTable(vrfs(...Array.from({ length: 252 }, (_, i) => i + 1)), new Set())).toBe(256));
 });
 
-function route(r: Partial<KernelRoute> & Pick<KernelRoute, "dst" | "nexthops">): KernelRoute {
+/** A kernel route written with text addresses (dst, gateways, prefsrc). */
+type TextRoute = Omit<Partial<KernelRoute>, "dst" | "nexthops" | "prefsrc"> & {
+  dst: string;
+  nexthops: { gateway?: string; ifindex: number; weight: number; flags?: number }[];
+  prefsrc?: string;
+};
+
+function route(r: TextRoute): KernelRoute {
   const family = r.dst.includes(":") ? AF_INET6 : AF_INET;
-  return { family, table: 254, priority: family === AF_INET6 ? 1024 : 0, tos: 0, scope: 0, protocol: RTPROT_BOOT, type: RTN_UNICAST, foreign: false, ...r };
+  const { dst, nexthops, prefsrc, ...rest } = r;
+  const out: KernelRoute = {
+    family, table: 254, priority: family === AF_INET6 ? 1024 : 0, tos: 0, scope: 0, protocol: RTPROT_BOOT, type: RTN_UNICAST, foreign: false, ...rest,
+    dst: net(dst), nexthops: nexthops.map(({ gateway, ...nh }) => (gateway === undefined ? nh : { ...nh, gateway: ip(gateway) })),
+  };
+  if (prefsrc !== undefined) out.prefsrc = ip(prefsrc);
+  return out;
 }
 
 describe("planMoves", () => {
@@ -37,14 +51,14 @@ describe("planMoves", () => {
       route({ dst: "172.16.0.0/12", table: 100, nexthops: [{ gateway: "198.51.100.9", ifindex: net1, weight: 1 }] }),
     ];
     const moves = planMoves(routes, net1, 1001);
-    expect(moves.map((m) => [m.from.dst, m.from.table, m.to.table, m.leave, m.nexthops])).toEqual([
+    expect(shown(moves.map((m) => [m.from.dst, m.from.table, m.to.table, m.leave, m.nexthops]))).toEqual([
       ["0.0.0.0/0", 254, 1001, true, [{ gateway: "198.51.100.1", ifindex: net1, weight: 3, flags: 4 }]],
       ["::/0", 254, 1001, true, [{ gateway: "2001:db8:1::1", ifindex: net1, weight: 1 }]],
       ["10.0.0.0/8", 254, 1001, true, [{ gateway: "198.51.100.7", ifindex: net1, weight: 1 }]],
       // Another table: the route stays there (re-installed if the enslave flushed it).
       ["172.16.0.0/12", 100, 100, false, [{ gateway: "198.51.100.9", ifindex: net1, weight: 1 }]],
     ]);
-    expect(moves[2].to).toEqual({ family: AF_INET, table: 1001, dst: "10.0.0.0/8", priority: 50, tos: 0, scope: 0 });
+    expect(shown(moves[2].to)).toEqual({ family: AF_INET, table: 1001, dst: "10.0.0.0/8", priority: 50, tos: 0, scope: 0 });
   });
 
   test("device routes are moved before gateway routes (a gateway may be reachable only through one)", () => {
@@ -52,7 +66,7 @@ describe("planMoves", () => {
       route({ dst: "10.40.0.0/16", nexthops: [{ gateway: "10.50.0.1", ifindex: net1, weight: 1 }] }),
       route({ dst: "10.50.0.0/16", nexthops: [{ ifindex: net1, weight: 1 }], scope: 253 }),
     ], net1, 1001);
-    expect(moves.map((m) => m.from.dst)).toEqual(["10.50.0.0/16", "10.40.0.0/16"]);
+    expect(shown(moves.map((m) => m.from.dst))).toEqual(["10.50.0.0/16", "10.40.0.0/16"]);
   });
 
   test("a route nexthop cannot write back is refused before any change", () => {

@@ -11,6 +11,7 @@ import { withNetns } from "../../src/netlink/netns";
 import type { RouteKey } from "../../src/netlink/key";
 import { deleteRoute, listRoutes, writeRoute } from "../../src/netlink/route";
 import { NetlinkError, NetlinkSocket } from "../../src/netlink/socket";
+import { cidr, ip, net, shown } from "../lib/addr";
 import { createNetns, ipJson, sh, type Netns } from "../lib/netns";
 
 const made: Netns[] = [];
@@ -34,8 +35,8 @@ function lab(): { ns: Netns; sock: NetlinkSocket; a0: number; a1: number } {
   return { ns, sock, a0: linkByName(sock, "a0")!.index, a1: linkByName(sock, "a1")!.index };
 }
 
-const key4: RouteKey = { family: AF_INET, table: 1000, dst: "203.0.113.0/24", priority: 5, tos: 0, scope: 0 };
-const key6: RouteKey = { family: AF_INET6, table: 1000, dst: "2001:db8:ff::/48", priority: 7, tos: 0, scope: 0 };
+const key4: RouteKey = { family: AF_INET, table: 1000, dst: net("203.0.113.0/24"), priority: 5, tos: 0, scope: 0 };
+const key6: RouteKey = { family: AF_INET6, table: 1000, dst: net("2001:db8:ff::/48"), priority: 7, tos: 0, scope: 0 };
 
 describe("netlink socket in a netns", () => {
   test("the thread returns to its own netns after opening a socket inside another", () => {
@@ -66,12 +67,12 @@ describe("netlink socket in a netns", () => {
   test("the kernel accepts weighted multipath routes built by the codec (IPv4 and IPv6, table > 255)", () => {
     const { ns, sock, a0, a1 } = lab();
     writeRoute(sock, "create", key4, [
-      { gateway: "192.0.2.1", ifindex: a0, weight: 1 },
-      { gateway: "198.51.100.1", ifindex: a1, weight: 3 },
+      { gateway: ip("192.0.2.1"), ifindex: a0, weight: 1 },
+      { gateway: ip("198.51.100.1"), ifindex: a1, weight: 3 },
     ]);
     writeRoute(sock, "create", key6, [
-      { gateway: "2001:db8:1::1", ifindex: a0, weight: 2 },
-      { gateway: "2001:db8:2::1", ifindex: a1, weight: 1 },
+      { gateway: ip("2001:db8:1::1"), ifindex: a0, weight: 2 },
+      { gateway: ip("2001:db8:2::1"), ifindex: a1, weight: 1 },
     ]);
     const v4 = ipJson(["-4", "route", "show", "table", "1000"], ns.name) as any[];
     expect(v4).toEqual([{
@@ -87,7 +88,7 @@ describe("netlink socket in a netns", () => {
     expect(v6).toEqual([{ dst: "2001:db8:ff::/48", metric: 7, nexthops: [["2001:db8:1::1", "a0", 2], ["2001:db8:2::1", "a1", 1]] }]);
     // The codec reads back what it wrote.
     const routes = listRoutes(sock).filter((r) => r.table === 1000);
-    expect(routes.map((r) => [r.dst, r.priority, r.nexthops.map((n) => [n.gateway, n.ifindex, n.weight])])).toEqual([
+    expect(shown(routes.map((r) => [r.dst, r.priority, r.nexthops.map((n) => [n.gateway, n.ifindex, n.weight])]))).toEqual([
       ["203.0.113.0/24", 5, [["192.0.2.1", a0, 1], ["198.51.100.1", a1, 3]]],
       ["2001:db8:ff::/48", 7, [["2001:db8:1::1", a0, 2], ["2001:db8:2::1", a1, 1]]],
     ]);
@@ -100,7 +101,7 @@ describe("netlink socket in a netns", () => {
     const { sock, a0 } = lab();
     let err: unknown;
     try {
-      writeRoute(sock, "create", { ...key4, table: 254 }, [{ gateway: "10.99.0.1", ifindex: a0, weight: 1 }]);
+      writeRoute(sock, "create", { ...key4, table: 254 }, [{ gateway: ip("10.99.0.1"), ifindex: a0, weight: 1 }]);
     } catch (e) {
       err = e;
     }
@@ -108,8 +109,8 @@ describe("netlink socket in a netns", () => {
     expect((err as NetlinkError).errno).toBe(101); // ENETUNREACH
     expect((err as NetlinkError).extack).toBe("Nexthop has invalid gateway");
     expect((err as Error).message).toBe("Network is unreachable (kernel: Nexthop has invalid gateway)");
-    writeRoute(sock, "create", key4, [{ gateway: "192.0.2.1", ifindex: a0, weight: 1 }]);
-    expect(() => writeRoute(sock, "create", key4, [{ gateway: "192.0.2.1", ifindex: a0, weight: 1 }])).toThrow("File exists");
+    writeRoute(sock, "create", key4, [{ gateway: ip("192.0.2.1"), ifindex: a0, weight: 1 }]);
+    expect(() => writeRoute(sock, "create", key4, [{ gateway: ip("192.0.2.1"), ifindex: a0, weight: 1 }])).toThrow("File exists");
     sock.close();
   });
 
@@ -145,21 +146,21 @@ describe("netlink socket in a netns", () => {
 // What src/net/routes.ts and src/netlink/route.ts rely on, proven on this kernel through the
 // codec; docs/kernel.md lists them with these tests.
 describe("kernel facts the route code builds on", () => {
-  const slotKey = (dst: string, scope = 0): RouteKey => ({ family: AF_INET, table: 254, dst, priority: 0, tos: 0, scope });
+  const slotKey = (dst: string, scope = 0): RouteKey => ({ family: AF_INET, table: 254, dst: net(dst), priority: 0, tos: 0, scope });
 
   test("IPv4 REPLACE acts on the first route with the same table, dst, tos and metric, whatever its scope", () => {
     const { sock, a0, a1 } = lab();
     writeRoute(sock, "create", slotKey("10.9.0.0/16", 253), [{ ifindex: a0, weight: 1 }]);
-    writeRoute(sock, "append", slotKey("10.9.0.0/16"), [{ gateway: "192.0.2.1", ifindex: a0, weight: 1 }]);
-    writeRoute(sock, "replace", slotKey("10.9.0.0/16"), [{ gateway: "198.51.100.1", ifindex: a1, weight: 1 }]);
-    const slot = listRoutes(sock, AF_INET, { allTypes: true }).filter((r) => r.dst === "10.9.0.0/16");
-    expect(slot.map((r) => [r.scope, r.nexthops[0].gateway])).toEqual([[0, "198.51.100.1"], [0, "192.0.2.1"]]);
+    writeRoute(sock, "append", slotKey("10.9.0.0/16"), [{ gateway: ip("192.0.2.1"), ifindex: a0, weight: 1 }]);
+    writeRoute(sock, "replace", slotKey("10.9.0.0/16"), [{ gateway: ip("198.51.100.1"), ifindex: a1, weight: 1 }]);
+    const slot = listRoutes(sock, AF_INET, { allTypes: true }).filter((r) => shown(r.dst) === "10.9.0.0/16");
+    expect(shown(slot.map((r) => [r.scope, r.nexthops[0].gateway]))).toEqual([[0, "198.51.100.1"], [0, "192.0.2.1"]]);
     sock.close();
   });
 
   test("one nexthop of an IPv4 multipath route cannot be deleted alone", () => {
     const { sock, a0, a1 } = lab();
-    const nhs = [{ gateway: "192.0.2.1", ifindex: a0, weight: 1 }, { gateway: "198.51.100.1", ifindex: a1, weight: 1 }];
+    const nhs = [{ gateway: ip("192.0.2.1"), ifindex: a0, weight: 1 }, { gateway: ip("198.51.100.1"), ifindex: a1, weight: 1 }];
     writeRoute(sock, "create", slotKey("10.8.0.0/16"), nhs);
     let err: unknown;
     try {
@@ -168,18 +169,18 @@ describe("kernel facts the route code builds on", () => {
       err = e;
     }
     expect((err as NetlinkError).errno).toBe(3); // ESRCH
-    expect(listRoutes(sock, AF_INET).find((r) => r.dst === "10.8.0.0/16")?.nexthops).toHaveLength(2);
+    expect(listRoutes(sock, AF_INET).find((r) => shown(r.dst) === "10.8.0.0/16")?.nexthops).toHaveLength(2);
     sock.close();
   });
 
   test("IPv6 routes keep no scope; a gateway-less route and a gateway route with one key stay two routes", () => {
     const { sock, a0 } = lab();
-    const key = (dst: string, scope = 0): RouteKey => ({ family: AF_INET6, table: 254, dst, priority: 0, tos: 0, scope });
-    writeRoute(sock, "create", key("2001:db8:9::/48", 253), [{ gateway: "2001:db8:1::1", ifindex: a0, weight: 1 }]);
-    expect(listRoutes(sock, AF_INET6).find((r) => r.dst === "2001:db8:9::/48")?.scope).toBe(0);
+    const key = (dst: string, scope = 0): RouteKey => ({ family: AF_INET6, table: 254, dst: net(dst), priority: 0, tos: 0, scope });
+    writeRoute(sock, "create", key("2001:db8:9::/48", 253), [{ gateway: ip("2001:db8:1::1"), ifindex: a0, weight: 1 }]);
+    expect(listRoutes(sock, AF_INET6).find((r) => shown(r.dst) === "2001:db8:9::/48")?.scope).toBe(0);
     writeRoute(sock, "create", key("2001:db8:7::/48"), [{ ifindex: a0, weight: 1 }]);
-    writeRoute(sock, "prepend", key("2001:db8:7::/48"), [{ gateway: "2001:db8:1::1", ifindex: a0, weight: 1 }]);
-    expect(listRoutes(sock, AF_INET6).filter((r) => r.dst === "2001:db8:7::/48").map((r) => r.nexthops.length)).toEqual([1, 1]);
+    writeRoute(sock, "prepend", key("2001:db8:7::/48"), [{ gateway: ip("2001:db8:1::1"), ifindex: a0, weight: 1 }]);
+    expect(listRoutes(sock, AF_INET6).filter((r) => shown(r.dst) === "2001:db8:7::/48").map((r) => r.nexthops.length)).toEqual([1, 1]);
     sock.close();
   });
 
@@ -194,16 +195,16 @@ describe("kernel facts the route code builds on", () => {
 
   test("a destination with host bits: IPv4 is refused (EINVAL + ext-ack), IPv6 is masked silently", () => {
     const { ns, sock, a0 } = lab();
-    const key = (family: number, dst: string): RouteKey => ({ family, table: 254, dst, priority: 0, tos: 0, scope: 0 });
+    const key = (family: number, dst: string): RouteKey => ({ family, table: 254, dst: cidr(dst), priority: 0, tos: 0, scope: 0 });
     let err: unknown;
     try {
-      writeRoute(sock, "create", key(AF_INET, "10.7.0.5/16"), [{ gateway: "192.0.2.1", ifindex: a0, weight: 1 }]);
+      writeRoute(sock, "create", key(AF_INET, "10.7.0.5/16"), [{ gateway: ip("192.0.2.1"), ifindex: a0, weight: 1 }]);
     } catch (e) {
       err = e;
     }
     expect([(err as NetlinkError).errno, (err as NetlinkError).extack]).toEqual([22, "Invalid prefix for given prefix length"]);
-    expect(listRoutes(sock, AF_INET).filter((r) => r.dst.startsWith("10.7."))).toEqual([]);
-    writeRoute(sock, "create", key(AF_INET6, "2001:db8:5::5/48"), [{ gateway: "2001:db8:1::1", ifindex: a0, weight: 1 }]);
+    expect(listRoutes(sock, AF_INET).filter((r) => shown(r.dst).startsWith("10.7."))).toEqual([]);
+    writeRoute(sock, "create", key(AF_INET6, "2001:db8:5::5/48"), [{ gateway: ip("2001:db8:1::1"), ifindex: a0, weight: 1 }]);
     expect((ipJson(["-6", "route", "show", "2001:db8:5::/48"], ns.name) as { dst: string }[]).map((r) => r.dst)).toEqual(["2001:db8:5::/48"]);
     sock.close();
   });
@@ -212,7 +213,7 @@ describe("kernel facts the route code builds on", () => {
     const { ns, sock } = lab();
     // iproute2 sends the 0 as written (writeRoute would already send 1024: effectiveMetric).
     sh(["ip", "-n", ns.name, "-6", "route", "add", "2001:db8:6::/48", "via", "2001:db8:1::1", "dev", "a0", "metric", "0"]);
-    expect(listRoutes(sock, AF_INET6).filter((r) => r.dst === "2001:db8:6::/48").map((r) => r.priority)).toEqual([1024]);
+    expect(listRoutes(sock, AF_INET6).filter((r) => shown(r.dst) === "2001:db8:6::/48").map((r) => r.priority)).toEqual([1024]);
     sock.close();
   });
 });
