@@ -6,7 +6,7 @@ import { CniError, ErrCode, step } from "../cni/errors";
 import type { CmdArgs, DNS, Interface, Plugin, Result } from "../cni/types";
 import { convertResult } from "../cni/result";
 import { ALL_VERSIONS, CURRENT_VERSION } from "../cni/version";
-import { formatCIDR, formatIP } from "../ip";
+import { formatCIDR, formatIP, ipEqual } from "../ip";
 import { listAddrs } from "../netlink/addr";
 import { codec } from "../netlink/codec";
 import { AF_UNSPEC, RTN_UNICAST, RT_TABLE_MAIN } from "../netlink/constants";
@@ -201,8 +201,8 @@ export function attachCheck(conf: AttachConf, args: CmdArgs, checkLink: (link: L
     checkLink(link, iface);
     const have = listAddrs(pod, AF_UNSPEC, link.index);
     for (const a of planAddresses(prev, args.ifname, "check")) {
-      const text = a.cidr && formatIP(a.cidr.ip);
-      if (!have.some((x) => x.ip === text && x.prefixlen === a.cidr?.prefix)) {
+      const want = a.cidr;
+      if (!want || !have.some((x) => ipEqual(x.ip, want.ip) && x.prefixlen === want.prefix)) {
         throw new CniError(ErrCode.Internal, `Failed to match addr ${a.address} on interface ${args.ifname}`);
       }
     }

@@ -1,6 +1,7 @@
 // Waiting for IPv6 duplicate address detection, driven by the kernel's address notifications
 // instead of polling: re-read the addresses whenever the kernel reports a change.
 import { CniError, ErrCode } from "../cni/errors";
+import { formatIP } from "../ip";
 import { listAddrs } from "../netlink/addr";
 import { AF_INET6, IFA_F_DADFAILED, IFA_F_TENTATIVE, IFF_RUNNING } from "../netlink/constants";
 import { linkByIndex } from "../netlink/link";
@@ -18,7 +19,7 @@ export function waitForDad(sock: NetlinkSocket, notify: NetlinkSocket, ifindex: 
   for (;;) {
     const addrs = listAddrs(sock, AF_INET6, ifindex);
     const failed = addrs.find((a) => a.flags & IFA_F_DADFAILED);
-    if (failed) throw new CniError(ErrCode.Internal, `link ${ifname} has address ${failed.ip} in DADFAILED state`);
+    if (failed) throw new CniError(ErrCode.Internal, `link ${ifname} has address ${formatIP(failed.ip)} in DADFAILED state`);
     if (!addrs.some((a) => a.flags & IFA_F_TENTATIVE)) return;
     const left = deadline - performance.now();
     if (left <= 0 || !notify.waitMessages(left)) break;

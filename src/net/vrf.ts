@@ -6,7 +6,7 @@
 // addresses (waiting for them on address events), then moves the interface's nexthops with
 // move.ts. Every change is in the undo log; undoing the enslave puts back what the kernel flushed.
 import { CniError, ErrCode, step } from "../cni/errors";
-import { parseIP } from "../ip";
+import { formatIP, ipEqual } from "../ip";
 import { addAddr, listAddrs, type Addr } from "../netlink/addr";
 import {
   AF_INET6, IFA_F_NODAD, RTNLGRP_IPV6_IFADDR, RT_SCOPE_UNIVERSE, RT_TABLE_DEFAULT, RT_TABLE_LOCAL,
@@ -109,9 +109,9 @@ export function planEnslave(sock: NetlinkSocket, netns: string, ifname: string, 
 /** Adds back the addresses of `want` the interface lost; returns whether any was added. */
 function restoreAddrs(sock: NetlinkSocket, link: Link, want: readonly Addr[]): boolean {
   const have = listAddrs(sock, AF_INET6, link.index);
-  const missing = want.filter((a) => !have.some((h) => h.ip === a.ip && h.prefixlen === a.prefixlen));
+  const missing = want.filter((a) => !have.some((h) => ipEqual(h.ip, a.ip) && h.prefixlen === a.prefixlen));
   for (const a of missing) {
-    step(`could not restore address ${a.ip}/${a.prefixlen} to ${link.name}`, () => addAddr(sock, link.index, parseIP(a.ip)!, a.prefixlen, a.flags & IFA_F_NODAD));
+    step(`could not restore address ${formatIP(a.ip)}/${a.prefixlen} to ${link.name}`, () => addAddr(sock, link.index, a.ip, a.prefixlen, a.flags & IFA_F_NODAD));
   }
   return missing.length > 0;
 }

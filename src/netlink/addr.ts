@@ -3,14 +3,14 @@ import { codec } from "./codec";
 import {
   AF_INET, AF_INET6, AF_UNSPEC, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, RTM_GETADDR, RTM_NEWADDR,
 } from "./constants";
-import { formatIP, fromBytes, type IPAddr } from "../ip";
+import { fromBytes, type IPAddr } from "../ip";
 import type { NetlinkSocket } from "./socket";
 
 export interface Addr {
   family: number;
   index: number;
-  /** The interface's own address (IFA_LOCAL for IPv4, IFA_ADDRESS for IPv6), canonical text. */
-  ip: string;
+  /** The interface's own address (IFA_LOCAL for IPv4, IFA_ADDRESS for IPv6). */
+  ip: IPAddr;
   prefixlen: number;
   scope: number;
   /** IFA_F_* (32-bit IFA_FLAGS when present). */
@@ -31,7 +31,7 @@ export function addrRows(index?: number): Addr[] {
     if (a.type(i) !== RTM_NEWADDR || (index !== undefined && a.index(i) !== index)) continue;
     const ip = a.local(i) ?? a.address(i);
     if (!ip) continue;
-    out.push({ family: a.family(i), index: a.index(i), ip: formatIP(fromBytes(ip)), prefixlen: a.prefixlen(i), scope: a.scope(i), flags: a.flags(i) });
+    out.push({ family: a.family(i), index: a.index(i), ip: fromBytes(ip), prefixlen: a.prefixlen(i), scope: a.scope(i), flags: a.flags(i) });
   }
   return out;
 }

@@ -32,13 +32,9 @@ export interface Neighbour {
   state: number;
   flags: number;
   flagsExt: number;
-  /** Colon-separated lowercase hex, "" when the kernel reported none. */
-  lladdr: string;
+  /** The link-layer address as the kernel reported it (absent: none). */
+  lladdr?: Uint8Array;
   protocol: number;
-}
-
-function macText(b: Uint8Array | undefined): string {
-  return b ? Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(":") : "";
 }
 
 /** The neighbour entries of `family`, optionally only those on `ifindex`. */
@@ -53,7 +49,7 @@ export function listNeighbours(sock: NetlinkSocket, family: number, ifindex?: nu
     if (!dst) continue;
     out.push({
       family: rows.family(i), ifindex: rows.ifindex(i), dst: fromBytes(dst), state: rows.state(i), flags: rows.flags(i),
-      flagsExt: rows.flagsExt(i), lladdr: macText(rows.lladdr(i)), protocol: rows.protocol(i),
+      flagsExt: rows.flagsExt(i), lladdr: rows.lladdr(i), protocol: rows.protocol(i),
     });
   }
   return out;
@@ -79,10 +75,9 @@ export function deleteNeighbour(sock: NetlinkSocket, family: number, ifindex: nu
 
 /** Re-adds an entry as a dump reported it (for undo): state, flags, link-layer address. */
 export function restoreNeighbour(sock: NetlinkSocket, n: Neighbour): void {
-  const lladdr = n.lladdr ? Uint8Array.from(n.lladdr.split(":"), (h) => parseInt(h, 16)) : undefined;
   sock.request((seq) =>
     codec.encodeNeigh(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq, {
-      family: n.family, ifindex: n.ifindex, state: n.state, flags: n.flags, dst: n.dst.bytes, lladdr,
+      family: n.family, ifindex: n.ifindex, state: n.state, flags: n.flags, dst: n.dst.bytes, lladdr: n.lladdr?.length ? n.lladdr : undefined,
       flagsExt: n.flagsExt || undefined, protocol: n.protocol || undefined,
     }),
   );

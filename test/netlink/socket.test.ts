@@ -121,7 +121,7 @@ describe("netlink socket in a netns", () => {
     expect(c0.kind).toBe("veth");
     addAddr(sock, c0.index, parseIP("10.20.30.40")!, 28);
     setLinkUp(sock, c0.index);
-    expect(listAddrs(sock, AF_INET, c0.index).map((a) => [a.ip, a.prefixlen])).toEqual([["10.20.30.40", 28]]);
+    expect(shown(listAddrs(sock, AF_INET, c0.index).map((a) => [a.ip, a.prefixlen]))).toEqual([["10.20.30.40", 28]]);
     const l = (ipJson(["link", "show", "c0"], ns.name) as any[])[0];
     expect(l.flags).toContain("UP");
     sock.close();
