@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { baseConfig } from "./cases";
-import { call, disposePlugins, figure, makeWorld, nexthopLinks, snapshot, type World } from "./lib";
+import { call, disposePlugins, envCycle, figure, makeWorld, snapshot, type World } from "./lib";
 
 let w: World;
 let dir: string;
@@ -39,33 +39,8 @@ afterAll(() => {
 const config = baseConfig("macvlan", {}, { addresses: [{ address: "192.0.2.40/24", gateway: "192.0.2.1" }], routes: [{ dst: "0.0.0.0/0", gws: ["192.0.2.2"] }] });
 
 /** ADD, CHECK, DEL and VERSION with the given environment additions / cwd; what they printed. */
-function session(extraEnv: Record<string, string>, cwd?: string) {
-  const c = (command: string, cfg: unknown = config) => call(w.host, { plugin: "macvlan", command, config: cfg, netns: w.pod.path, extraEnv, cwd, containerId: "nh-hostile" });
-  const add = c("ADD");
-  let result: any;
-  try {
-    result = JSON.parse(add.stdout);
-  } catch {}
-  const joined = snapshot(w.pod);
-  const check = result ? c("CHECK", { ...config, prevResult: result }) : undefined;
-  const del = c("DEL");
-  const version = c("VERSION");
-  if (result?.interfaces) for (const i of result.interfaces) delete i.mac;
-  return {
-    add: { exitCode: add.exitCode, result },
-    joined: anonymous(joined),
-    check: check && { exitCode: check.exitCode, stdout: check.stdout },
-    del: { exitCode: del.exitCode, stdout: del.stdout },
-    version: { exitCode: version.exitCode, stdout: version.stdout },
-    left: nexthopLinks(w.pod, ["net1", "evil0"]),
-  };
-}
-
-/** The state without what is random per ADD: the MAC and so the link-local address. */
-function anonymous(state: any): string {
-  const strip = (x: unknown) => JSON.stringify(x).replace(/"address":"[0-9a-f:]{17}"/g, "").replace(/fe80::[0-9a-f:]+/g, "fe80::");
-  return JSON.stringify(Object.fromEntries(Object.entries(state).map(([k, v]) => [k, (v as unknown[]).map(strip).sort()])));
-}
+const session = (extraEnv: Record<string, string>, cwd?: string) =>
+  envCycle(w, config, { extraEnv, cwd, containerId: "nh-hostile", ifnames: ["net1", "evil0"] });
 
 let clean: ReturnType<typeof session>;
 beforeAll(() => {

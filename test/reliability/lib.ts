@@ -223,3 +223,38 @@ export function runBadCase(w: World, k: BadCase): string[] {
   }
   return wrong;
 }
+
+/**
+ * One ADD, CHECK, DEL and VERSION of macvlan `config` in `w` with `extraEnv` added to the
+ * environment (and `cwd`): what each printed, the pod's state after ADD without what is random per
+ * ADD, and the nexthop links among `ifnames` left after DEL. The environment tests compare it
+ * with the same cycle run clean.
+ */
+export function envCycle(w: World, config: Record<string, unknown>, o: { extraEnv: Record<string, string>; cwd?: string; containerId: string; ifnames: string[] }) {
+  const c = (command: string, cfg: unknown = config) =>
+    call(w.host, { plugin: "macvlan", command, config: cfg, netns: w.pod.path, extraEnv: o.extraEnv, cwd: o.cwd, containerId: o.containerId });
+  const add = c("ADD");
+  let result: any;
+  try {
+    result = JSON.parse(add.stdout);
+  } catch {}
+  const joined = snapshot(w.pod);
+  const check = result ? c("CHECK", { ...config, prevResult: result }) : undefined;
+  const del = c("DEL");
+  const version = c("VERSION");
+  if (result?.interfaces) for (const i of result.interfaces) delete i.mac;
+  return {
+    add: { exitCode: add.exitCode, result },
+    joined: anonymous(joined),
+    check: check && { exitCode: check.exitCode, stdout: check.stdout },
+    del: { exitCode: del.exitCode, stdout: del.stdout },
+    version: { exitCode: version.exitCode, stdout: version.stdout },
+    left: nexthopLinks(w.pod, o.ifnames),
+  };
+}
+
+/** A snapshot without what is random per ADD: the MAC and so the link-local address. */
+function anonymous(state: any): string {
+  const strip = (x: unknown) => JSON.stringify(x).replace(/"address":"[0-9a-f:]{17}"/g, "").replace(/fe80::[0-9a-f:]+/g, "fe80::");
+  return JSON.stringify(Object.fromEntries(Object.entries(state).map(([k, v]) => [k, (v as unknown[]).map(strip).sort()])));
+}
