@@ -8,7 +8,7 @@
 //
 //   bun test/bench/parse.ts [a.wasm b.wasm ...]      (default: build/codec.wasm)
 //   NEXTHOP_PARSE_N=30 rounds per build (default 20)
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as L from "../../codec/layout.ts";
 import {
@@ -64,11 +64,11 @@ function buildTable(ns: string): void {
   lines.push("neigh add 198.18.0.9 lladdr 02:00:00:00:00:09 dev rt0");
   lines.push("neigh add 2001:db8::9 lladdr 02:00:00:00:00:0a dev rt0");
   const file = `/tmp/nh-parse-${process.pid}.batch`;
-  Bun.write(file, lines.join("\n") + "\n");
+  writeFileSync(file, lines.join("\n") + "\n");
   try {
     sh(["ip", "-n", ns, "-batch", file]);
   } finally {
-    sh(["rm", "-f", file]);
+    rmSync(file, { force: true });
   }
 }
 
