@@ -42,6 +42,7 @@
 
 import { z } from "../cni/zod";
 import { CniError, ErrCode } from "../cni/errors";
+import { badWeight, duplicateGateway, gatewayFamilyMismatch, isWeight } from "../cni/route-rules";
 import { canonicalKeys, isObject } from "../cni/go/json";
 import type { CmdArgs, DNS, IPConfig, Result, Route } from "../cni/types";
 import { loadArgs } from "../cni/args";
@@ -182,9 +183,7 @@ function buildSchemas() {
   // Extension keys: strict, every mistake is a code 7 error.
   const weightSchema = z.pipe(
     z.unknown().check(
-      z.refine((w) => typeof w === "number" && Number.isInteger(w) && w >= 1 && w <= 256, {
-        error: (iss) => `expected an integer from 1 to 256, got ${show(iss.input)}`,
-      }),
+      z.refine(isWeight, { error: (iss) => badWeight(show(iss.input)) }),
     ),
     z.transform((w) => w as number),
   );
@@ -292,7 +291,7 @@ function loadNexthops(raw: unknown, dst: CIDR, gw: IPAddr | undefined, at: reado
     const ip = parseIP(text);
     if (!ip) throw invalidConfig(where, `invalid IP address: ${show(text)}`);
     const printed = JSON.stringify(formatIP(ip));
-    if (hops.some((h) => ipEqual(h.gw, ip))) throw invalidConfig([...at, "gws", i], `duplicate gateway ${printed}`);
+    if (hops.some((h) => ipEqual(h.gw, ip))) throw invalidConfig([...at, "gws", i], duplicateGateway(formatIP(ip)));
     if (hops.length > 0 && hops[0].gw.family !== ip.family) {
       throw invalidConfig(
         [...at, "gws", i],
@@ -300,19 +299,13 @@ function loadNexthops(raw: unknown, dst: CIDR, gw: IPAddr | undefined, at: reado
       );
     }
     if (ip.family !== dst.ip.family) {
-      throw invalidConfig(
-        [...at, "gws", i],
-        `gateway ${printed} is ${familyName(ip)} but dst ${JSON.stringify(written(dst))} is ${familyName(dst.ip)}`,
-      );
+      throw invalidConfig([...at, "gws", i], gatewayFamilyMismatch(formatIP(ip), ip.family, written(dst), dst.ip.family));
     }
     hops.push({ gw: ip, weight: typeof entry === "string" ? 1 : (entry.weight ?? 1) });
   });
   if (gw) {
     if (gw.family !== dst.ip.family) {
-      throw invalidConfig(
-        [...at, "gw"],
-        `gateway ${JSON.stringify(formatIP(gw))} is ${familyName(gw)} but dst ${JSON.stringify(written(dst))} is ${familyName(dst.ip)}`,
-      );
+      throw invalidConfig([...at, "gw"], gatewayFamilyMismatch(formatIP(gw), gw.family, written(dst), dst.ip.family));
     }
     if (!hops.some((h) => ipEqual(h.gw, gw))) hops.unshift({ gw, weight: 1 });
   }

@@ -7,6 +7,7 @@
 // Pure: the kernel state comes in as a value (KernelState); configure.ts applies the plan,
 // attach.ts checks it, and `nexthop plan` prints it.
 import { CniError, ErrCode } from "../cni/errors";
+import { badWeight, duplicateGateway, gatewayFamilyMismatch, isWeight } from "../cni/route-rules";
 import type { Result, Route } from "../cni/types";
 import { AF_INET, AF_INET6, RT_SCOPE_LINK, RT_TABLE_MAIN, RTN_UNICAST, RTPROT_BOOT, RTPROT_KERNEL } from "../netlink/constants";
 import { formatIP, networkOf, parseCIDR, parseIP, type CIDR, type IPAddr } from "../ip";
@@ -80,7 +81,7 @@ function planOne(route: Route, index: number, gws: { v4?: string; v6?: string },
   checkInt(`${at}.scope`, route.scope, 0, 255);
   checkInt(`${at}.mtu`, route.mtu, 0, U32_MAX);
   checkInt(`${at}.advmss`, route.advmss, 0, U32_MAX);
-  checkInt(`${at}.weight`, route.weight, 1, 256);
+  if (route.weight !== undefined && !isWeight(route.weight)) throw invalid(`${at}.weight: ${badWeight(String(route.weight))}`);
   const key: RouteKey = {
     family: v6 ? AF_INET6 : AF_INET, table: route.table || RT_TABLE_MAIN, dst: networkOf(dst),
     // The kernel keeps no scope for IPv6 routes (it reports universe): neither does the key.
@@ -100,7 +101,7 @@ function planOne(route: Route, index: number, gws: { v4?: string; v6?: string },
       const gw = parseIP(text);
       if (!gw) throw invalid(`${field}: invalid IP address "${text}"`);
       if ((gw.family === 6) !== v6) {
-        throw invalid(`${field}: gateway "${text}" is IPv${gw.family} but dst "${route.dstText ?? route.dst}" is ${v6 ? "IPv6" : "IPv4"}`);
+        throw invalid(`${field}: ${gatewayFamilyMismatch(text, gw.family, route.dstText ?? route.dst, v6 ? 6 : 4)}`);
       }
       gateway = gw;
     }
@@ -129,7 +130,7 @@ export function planRoutes(result: Result, ifname: string, ifindex: number, ecmp
       continue;
     }
     if (into.set.nexthops.some((nh) => sameGateway(nh.gateway, p.gateway))) {
-      throw invalid(`${p.field}: duplicate gateway "${p.gateway ? formatIP(p.gateway) : "(none)"}" for dst "${p.route.dstText ?? p.route.dst}"`);
+      throw invalid(`${p.field}: ${duplicateGateway(p.gateway ? formatIP(p.gateway) : "(none)")}`);
     }
     if (p.key.family === AF_INET6 && (!p.gateway || into.set.nexthops.some((nh) => !nh.gateway))) {
       throw invalid(`${p.route.field ?? `${origin}[${p.index}]`}: an IPv6 multipath route needs a gateway on every nexthop (dst "${p.route.dstText ?? p.route.dst}")`);
