@@ -11,7 +11,7 @@
 import { CniError, ErrCode } from "../cni/errors";
 import { codec } from "../netlink/codec";
 import { dstKey } from "../netlink/codec/route";
-import { AF_INET, AF_INET6, ESRCH, RTN_UNICAST, RTPROT_BOOT, RTPROT_RA } from "../netlink/constants";
+import { AF_INET, AF_INET6, ESRCH, RTN_UNICAST, RTNH_F_ONLINK, RTPROT_BOOT, RTPROT_RA } from "../netlink/constants";
 import { formatIP, type CIDR } from "../ip";
 import { effectiveMetric, keyText, sameGateway, sameKey, sameSlot, type RouteKey } from "../netlink/key";
 import {
@@ -79,7 +79,7 @@ function modelRoute(key: RouteKey, nexthops: readonly Nexthop[], attrs: RouteAtt
   const v6 = key.family === AF_INET6;
   const hops = nexthops.map((nh) => ({
     gateway: nh.gateway, ifindex: nh.ifindex,
-    weight: nexthops.length === 1 ? 1 : nh.weight, flags: (nh.flags ?? 0) & 4 /* RTNH_F_ONLINK */,
+    weight: nexthops.length === 1 ? 1 : nh.weight, flags: (nh.flags ?? 0) & RTNH_F_ONLINK,
   }));
   const route: KernelRoute = {
     family: key.family, table: key.table, dst: key.dst, priority: effectiveMetric(key.family, key.priority),

@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { binary, pluginDir, runCni } from "../lib/cni";
 import { createNetns, ipJson, sh, type Netns } from "../lib/netns";
+import { macvlanPod, type Pod } from "../lib/pod";
 
 let bin: ReturnType<typeof pluginDir>;
 beforeAll(() => {
@@ -13,35 +14,13 @@ beforeAll(() => {
 });
 afterAll(() => bin.dispose());
 
-interface Pod {
-  pod: Netns;
-  lan: Netns;
-  parent: string;
-}
 const made: Netns[] = [];
 afterEach(() => {
   for (const ns of made.splice(0)) ns.delete();
 });
 
 /** A pod whose eth0 holds both default routes, and a macvlan master in the host (veth into "lan"). */
-function setup(): Pod {
-  const pod = createNetns();
-  const lan = createNetns();
-  made.push(pod, lan);
-  for (const ns of [pod, lan]) sh(["ip", "netns", "exec", ns.name, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]);
-  const parent = `nhq${lan.name.slice(-8)}`;
-  sh(["ip", "link", "add", parent, "type", "veth", "peer", "name", "lan1", "netns", lan.name]);
-  sh(["ip", "link", "set", parent, "up"]);
-  sh(["ip", "-n", lan.name, "link", "set", "lan1", "up"]);
-  sh(["ip", "link", "add", "eth0", "netns", pod.name, "type", "veth", "peer", "name", "lan0", "netns", lan.name]);
-  sh(["ip", "-n", pod.name, "addr", "add", "192.0.2.10/24", "dev", "eth0"]);
-  sh(["ip", "-n", pod.name, "addr", "add", "2001:db8:0:1::10/64", "dev", "eth0", "nodad"]);
-  sh(["ip", "-n", pod.name, "link", "set", "eth0", "up"]);
-  sh(["ip", "-n", lan.name, "link", "set", "lan0", "up"]);
-  sh(["ip", "-n", pod.name, "route", "add", "default", "via", "192.0.2.1", "dev", "eth0"]);
-  sh(["ip", "-n", pod.name, "-6", "route", "add", "default", "via", "2001:db8:0:1::1", "dev", "eth0"]);
-  return { pod, lan, parent };
-}
+const setup = (): Pod => macvlanPod(made, { eth0: true });
 
 function conf(p: Pod, routes: unknown[], ipam: Record<string, unknown> = {}) {
   return {

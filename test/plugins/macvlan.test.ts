@@ -4,8 +4,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createNetns, defaultRoutes, ipJson, linkNames, sh, type Netns } from "../lib/netns";
+import { defaultRoutes, ipJson, linkNames, sh, type Netns } from "../lib/netns";
 import { pluginDir, runCni } from "../lib/cni";
+import { macvlanPod, type Pod } from "../lib/pod";
 
 let bin: ReturnType<typeof pluginDir>;
 beforeAll(() => {
@@ -13,42 +14,12 @@ beforeAll(() => {
 });
 afterAll(() => bin.dispose());
 
-interface Pod {
-  pod: Netns;
-  lan: Netns;
-  parent: string;
-}
 const made: Netns[] = [];
 afterEach(() => {
   for (const ns of made.splice(0)) ns.delete();
 });
 
-/**
- * A pod netns and a "lan" netns; the macvlan master is a veth in the host netns whose peer is in
- * the lan netns (deleting the lan netns removes the pair). DAD is off unless asked for.
- */
-function setup(opts: { eth0?: boolean; dad?: boolean } = {}): Pod {
-  const pod = createNetns();
-  const lan = createNetns();
-  made.push(pod, lan);
-  if (!opts.dad) {
-    for (const ns of [pod, lan]) sh(["ip", "netns", "exec", ns.name, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]);
-  }
-  const parent = `nhp${lan.name.slice(-8)}`;
-  sh(["ip", "link", "add", parent, "type", "veth", "peer", "name", "lan1", "netns", lan.name]);
-  sh(["ip", "link", "set", parent, "up"]);
-  sh(["ip", "-n", lan.name, "link", "set", "lan1", "up"]);
-  if (opts.eth0) {
-    sh(["ip", "link", "add", "eth0", "netns", pod.name, "type", "veth", "peer", "name", "lan0", "netns", lan.name]);
-    sh(["ip", "-n", pod.name, "addr", "add", "192.0.2.10/24", "dev", "eth0"]);
-    sh(["ip", "-n", pod.name, "addr", "add", "2001:db8:0:1::10/64", "dev", "eth0", "nodad"]);
-    sh(["ip", "-n", pod.name, "link", "set", "eth0", "up"]);
-    sh(["ip", "-n", lan.name, "link", "set", "lan0", "up"]);
-    sh(["ip", "-n", pod.name, "route", "add", "default", "via", "192.0.2.1", "dev", "eth0"]);
-    sh(["ip", "-n", pod.name, "-6", "route", "add", "default", "via", "2001:db8:0:1::1", "dev", "eth0"]);
-  }
-  return { pod, lan, parent };
-}
+const setup = (opts: { eth0?: boolean; dad?: boolean } = {}): Pod => macvlanPod(made, opts);
 
 function conf(p: Pod, extra: Record<string, unknown> = {}, routes?: unknown[]) {
   return {
