@@ -48,16 +48,22 @@ function isForeign(entry: string): boolean {
   return !(name === "BUN_OPTIONS" && isProfilerOptions(entry.slice(eq + 1)));
 }
 
-const bind = () => dlopen("libc.so.6", {
+// Two bindings, each opened on first use: Bun's dlopen compiles a trampoline for every symbol it
+// binds, and VERSION (the path that must start fastest) only ever writes its answer.
+const bindWrite = () => dlopen("libc.so.6", {
+  write: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
+  __errno_location: { args: [], returns: "ptr" },
+});
+const bindExec = () => dlopen("libc.so.6", {
   open: { args: ["ptr", "i32"], returns: "i32" },
   read: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
   close: { args: ["i32"], returns: "i32" },
-  write: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
   execve: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
-  __errno_location: { args: [], returns: "ptr" },
 });
-let bound: ReturnType<typeof bind> | undefined;
-const libc = () => (bound ??= bind());
+let boundWrite: ReturnType<typeof bindWrite> | undefined;
+let boundExec: ReturnType<typeof bindExec> | undefined;
+const libcWrite = () => (boundWrite ??= bindWrite());
+const libc = () => (boundExec ??= bindExec());
 
 /**
  * /proc/self/environ through libc: node:fs would cost more start-up than the rest of VERSION
@@ -100,6 +106,11 @@ function execEnvironment(): string[] {
  * none is (or when execve failed: then `why` names the variable, for the caller to refuse).
  */
 export function neutraliseRuntimeEnvironment(): string | undefined {
+  // The common case costs no file read and no FFI: Bun's process.env lists every variable of the
+  // exec'd environment whose name is one of the runtime's, empty values included
+  // (test/reliability/hostile.test.ts runs each kind). Only when one is there is the environment
+  // read as exec'd, to rebuild it without them.
+  if (!Object.keys(process.env).some(isRuntimeVariable)) return undefined;
   const env = execEnvironment();
   const foreign = env.filter(isForeign);
   if (foreign.length === 0) return undefined;
@@ -159,7 +170,7 @@ export function writeOut(fd: number, text: string): void {
   const data = Buffer.from(text, "utf8");
   let off = 0;
   try {
-    const { symbols } = libc();
+    const { symbols } = libcWrite();
     while (off < data.length) {
       const n = Number(symbols.write(fd, data.subarray(off), data.length - off));
       if (n >= 0) {

@@ -38,6 +38,7 @@ import { planMoves } from "../../src/net/move";
 
 import { benchFailover, failoverTable, FAILOVER_WINDOWS } from "./failover";
 import { COMPILE_FLAGS } from "../../build.ts";
+import { floorProbeSource } from "./floor";
 
 const ROOT = join(import.meta.dir, "../..");
 const DIST = join(ROOT, "dist/nexthop");
@@ -155,7 +156,7 @@ function consoleTable(md: string): string {
   return [line(rows[0]), "  " + w.map((x) => "-".repeat(x)).join("  "), ...rows.slice(1).map(line)].join("\n");
 }
 
-interface Target { section: string; what: string; value: string; target: string; pass: boolean | undefined }
+interface Target { section: string; what: string; value: string; target: string; pass: boolean | undefined; floor?: string }
 const targets: Target[] = [];
 const mark = (p: boolean | undefined) => (p === undefined ? "n/a" : p ? "PASS" : "MISS");
 
@@ -165,6 +166,23 @@ function target(section: string, what: string, ratio: number | undefined, limit:
   const t = unit === "×" ? `≤ ${limit}×` : `≤ +${limit} ${unit}`;
   targets.push({ section, what, value, target: t, pass });
   return `${value} (target ${t}: ${mark(pass)})`;
+}
+
+/**
+ * Marks the last target pushed for (section, what) with the floor measured beside it: `floor` is
+ * what a program that only does what the design requires (test/bench/floor.ts, or Bun's empty
+ * program) measured on the same scale as the target's value, `limit` the target. A floor above
+ * the limit blocks the row inside the design, by at least `over` (in the row's units).
+ */
+/** "N ms above" / "N ms below" (unit after the number). */
+const side = (d: number, unit = "ms", fmt = fms) => `${fmt(Math.abs(d))} ${unit} ${d > 0 ? "above" : "below"}`;
+
+function floorNote(section: string, what: string, floor: number | undefined, limit: number, over: string, name: string): string | undefined {
+  const t = [...targets].reverse().find((x) => x.section === section && x.what === what);
+  if (!t || floor === undefined || !Number.isFinite(floor)) return undefined;
+  const blocked = floor > limit;
+  t.floor = blocked ? `blocked: ${name} alone ${over}` : `${name}: ${over}; not blocked`;
+  return t.floor;
 }
 
 const md: string[] = []; // the README block
@@ -311,8 +329,11 @@ async function benchCold(): Promise<void> {
   const line = `wall median ratio nexthop / Go: ${target("cold start", "VERSION wall median vs Go", ratio, 2.0)}; cpu median ratio ${cpuRatio ? f2(cpuRatio) + "×" : "n/a"}` +
     (bf && go ? `; the Bun floor alone is ${f2(bf.median / go.median)}× Go` : "") +
     (bf ? `; nexthop / Bun floor: ${target("cold start", "VERSION wall median vs the Bun floor", nh.median / bf.median, 1.3)}` : "");
+  const blocked = bf && go ? floorNote("cold start", "VERSION wall median vs Go", bf.median / go.median, 2.0,
+    `${f2(bf.median / go.median)}× Go's median (${side(bf.median - 2 * go.median)} 2× Go's)`, "the Bun floor") : undefined;
   say(`  ${line}`);
-  md.push(`### Cold start: \`static\` VERSION (whole process, N=${N_COLD} each, alternating)`, "", table, "", line.replace(/^w/, "W"), "");
+  if (blocked) say(`  ${blocked}`);
+  md.push(`### Cold start: \`static\` VERSION (whole process, N=${N_COLD} each, alternating)`, "", table, "", line.replace(/^w/, "W") + (blocked ? `; ${blocked}` : ""), "");
   raw.cold = { samples: Object.fromEntries(samples), floor, bunFloor };
 }
 
@@ -656,6 +677,30 @@ async function cniCycle(impl: Impl, dad: boolean, monitor = dad): Promise<CniSam
   return out;
 }
 
+// The design's floor (test/bench/floor.ts), compiled with build.ts's flags, run in the DAD-off
+// series beside the commands: stdin the same config, CNI_NETNS the sink netns.
+let FLOOR_EXE: string | undefined;
+const floorRuns: Timed[] = [];
+function buildFloor(): void {
+  const file = join(work, "floor-probe.ts");
+  writeFileSync(file, floorProbeSource(ROOT));
+  FLOOR_EXE = join(work, "floor-probe");
+  sh([process.execPath, "build", file, ...COMPILE_FLAGS, "--outfile", FLOOR_EXE]);
+}
+function runFloor(): void {
+  if (!FLOOR_EXE) return;
+  const conf = join(work, "floor.json");
+  if (!existsSync(conf)) writeFileSync(conf, JSON.stringify(netConf()));
+  const t = timed({ argv: [FLOOR_EXE], env: { ...baseEnv(), CNI_NETNS: `/var/run/netns/${SINK}` }, stdin: conf, stdout: join(work, "floor.out"), stderr: join(work, "floor.err") });
+  const o = readFileSync(join(work, "floor.out"), "utf8");
+  if (t.exit !== 0 || !o.includes('"parsed":8')) {
+    const msg = `design floor probe failed (exit ${t.exit}): ${o}${readFileSync(join(work, "floor.err"), "utf8")}`.slice(0, 400);
+    if (!problems.includes(msg)) problems.push(msg);
+    return;
+  }
+  floorRuns.push(t);
+}
+
 async function cniSeries(dad: boolean, N: number): Promise<CniSample[]> {
   const impls: Impl[] = goMacvlan ? ["nexthop", "Go"] : ["nexthop"];
   const all: CniSample[] = [];
@@ -667,9 +712,18 @@ async function cniSeries(dad: boolean, N: number): Promise<CniSample[]> {
       return [];
     }
   };
+  if (!dad) {
+    try {
+      buildFloor();
+    } catch (e) {
+      problems.push(`design floor probe not built: ${(e as Error).message.slice(0, 300)}`);
+    }
+  }
   for (let i = 0; i < WARM_CNI; i++) for (const impl of impls) await guarded(impl);
   for (let i = 0; i < N; i++) {
+    if (!dad && i % 2) runFloor();
     for (const impl of i % 2 ? [...impls].reverse() : impls) all.push(...(await guarded(impl)));
+    if (!dad && !(i % 2)) runFloor();
     // With DAD on, nexthop's reference in the same series and conditions: an ADD with DAD off
     // (accept_dad=0) under the same timer monitor, interleaved with the DAD-on runs.
     if (dad) all.push(...(await guarded("nexthop", true)));
@@ -693,6 +747,13 @@ function cniTables(samples: CniSample[], label: string, judged = true): { table:
         triple(w), fms(stats(ok.map((t) => t.cpu))?.median), f2(stats(ok.map((t) => t.rss))?.median, 1)]);
     }
   }
+  const withFloor = judged && label.includes("off") && floorRuns.length > 0;
+  const fl = withFloor ? stats(floorRuns.map((t) => t.wall)) : undefined;
+  const flRss = withFloor ? stats(floorRuns.map((t) => t.rss)) : undefined;
+  if (withFloor) {
+    rows.push(["design floor (test/bench/floor.ts: runtime, zod, ip-address, FFI, netns, codec, one request)", String(floorRuns.length),
+      triple(fl), fms(stats(floorRuns.map((t) => t.cpu))?.median), f2(flRss?.median, 1)]);
+  }
   const table = mdTable([`macvlan+static, ${label}`, "n", "wall ms min / **median** / max", "cpu ms median", "max RSS MiB median"], rows);
   const sec = `macvlan ${label}`;
   const r = (a: string, b: string, pick: (s: Stats) => number) => {
@@ -707,6 +768,25 @@ function cniTables(samples: CniSample[], label: string, judged = true): { table:
     `CHECK median ratio: ${tg("CHECK median vs Go", r("nexthop CHECK", "Go CHECK", (s) => s.median), 1.0)}`,
     `DEL median ratio: ${tg("DEL median vs Go", r("nexthop DEL", "Go DEL", (s) => s.median), 1.0)}`,
   ];
+  if (withFloor && fl) {
+    const name = "the design floor";
+    const vsMedian = (cmd: Cmd) => {
+      const go = st.get(`Go ${cmd}`);
+      if (!go) return;
+      const note = floorNote(sec, `${cmd} median vs Go`, fl.median / go.median, 1.0,
+        `${f2(fl.median / go.median)}× Go's ${cmd} median (${fms(fl.median)} ms, ${side(fl.median - go.median)} it)`, name);
+      if (note) lines.push(`${cmd} median: ${note}`);
+    };
+    vsMedian("ADD");
+    const goAdd = st.get("Go ADD");
+    if (goAdd) {
+      const note = floorNote(sec, "ADD worst vs Go's worst", fl.median / goAdd.max, 0.5,
+        `${f2(fl.median / goAdd.max)}× Go's worst ADD with its median (${fms(fl.median)} ms, ${side(fl.median - goAdd.max / 2)} half of Go's worst ${fms(goAdd.max)} ms)`, name);
+      if (note) lines.push(`ADD worst: ${note}`);
+    }
+    vsMedian("CHECK");
+    vsMedian("DEL");
+  }
   if (judged) {
     // Peak RSS: the child's ru_maxrss from wait4 (timer.c), per ADD run.
     const rss = (impl: Impl) => stats(samples.filter((s) => s.impl === impl && s.cmd === "ADD" && s.ok).map((s) => s.t.rss));
@@ -715,6 +795,11 @@ function cniTables(samples: CniSample[], label: string, judged = true): { table:
     targets.push({ section: sec, what: "peak RSS of ADD (ru_maxrss, worst run)", value: nr ? `${f2(nr.max, 1)} MiB` : "n/a", target: "≤ 40 MiB", pass });
     lines.push(`peak RSS of ADD (wait4 ru_maxrss) MiB min / median / max: nexthop ${nr ? `${f2(nr.min, 1)} / ${f2(nr.median, 1)} / ${f2(nr.max, 1)}` : "–"}` +
       (gr ? `, Go ${f2(gr.min, 1)} / ${f2(gr.median, 1)} / ${f2(gr.max, 1)} (the larger of macvlan and the static it execs)` : "") + ` (target nexthop ≤ 40 MiB every run: ${mark(pass)})`);
+    if (withFloor && flRss) {
+      const note = floorNote(sec, "peak RSS of ADD (ru_maxrss, worst run)", flRss.min, 40,
+        `${f2(flRss.min, 1)} MiB at its smallest (${side(flRss.min - 40, "MiB", (x) => f2(x, 1))} 40)`, "the design floor");
+      if (note) lines.push(`peak RSS: ${note}`);
+    }
   }
   if (goMacvlan && label.includes("off")) {
     const go = samples.filter((s) => s.impl === "Go" && s.cmd === "ADD" && s.ok).map((s) => s.t.wall);
@@ -1045,7 +1130,8 @@ async function main(): Promise<number> {
   if (ONLY.has("vrf")) await guard("vrf in the VM", benchVrf);
 
   section("targets");
-  const tt = mdTable(["section", "what", "measured", "target", ""], targets.map((t) => [t.section, t.what, t.value, t.target, `**${mark(t.pass)}**`]));
+  const tt = mdTable(["section", "what", "measured", "target", "", "floor (what blocks a MISS)"],
+    targets.map((t) => [t.section, t.what, t.value, t.target, `**${mark(t.pass)}**`, t.floor ?? (t.pass === false ? "not floor-bound: nexthop's own cost" : "")]));
   say(consoleTable(tt));
   const misses = targets.filter((t) => t.pass === false);
   if (misses.length) say(`  MISSED: ${misses.map((t) => `${t.section}: ${t.what} (${t.value}, target ${t.target})`).join("; ")}`);

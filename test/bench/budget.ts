@@ -17,6 +17,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { COMPILE_FLAGS } from "../../build.ts";
+import { floorProbeSource } from "./floor.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 // NEXTHOP_BUDGET_EXE: another build to measure (e.g. an older commit's), instead of dist/nexthop
@@ -101,13 +102,15 @@ const PROBES: { name: string; what: string; code: string }[] = [
   { name: "dump", what: "the same + codec compile/instantiate + one link dump parsed",
     code: `import { NetlinkSocket } from ${src("src/netlink/socket.ts")};\nimport { listLinks } from ${src("src/netlink/link.ts")};\n` +
       `const s = NetlinkSocket.open(); listLinks(s); s.close();\n` },
+  { name: "design", what: "the design floor (test/bench/floor.ts): runtime, zod, ip-address, FFI, netns, codec, one request, all in one",
+    code: "" },
 ];
 
 function buildProbes(): Map<string, string> {
   const exes = new Map<string, string>();
   for (const p of PROBES) {
     const file = join(work, `probe-${p.name}.ts`);
-    writeFileSync(file, p.code);
+    writeFileSync(file, p.name === "design" ? floorProbeSource(ROOT) : p.code);
     const exe = join(work, `probe-${p.name}`);
     sh([process.execPath, "build", file, ...COMPILE_FLAGS, "--outfile", exe]);
     exes.set(p.name, exe);
@@ -289,6 +292,8 @@ function main(): void {
   try {
     setupMaster();
     const probes = buildProbes();
+    const designConf = join(work, "design.json");
+    writeFileSync(designConf, JSON.stringify(netConf()));
 
     // 1. whole process, alternating every executable run by run
     const rows = new Map<string, Timed[]>();
@@ -296,7 +301,8 @@ function main(): void {
     for (let i = 0; i < N + 2; i++) {
       const keep = i >= 2; // two warm-up rounds
       for (const [name, exe] of probes) {
-        const t = timed([exe], PATH_ENV);
+        // The design floor reads a config on stdin and enters a netns, as a command does.
+        const t = name === "design" ? timed([exe], { ...PATH_ENV, CNI_NETNS: `/var/run/netns/${SINK}` }, designConf) : timed([exe], PATH_ENV);
         if (t.exit !== 0) throw new Error(`probe ${name} exited ${t.exit}: ${readFileSync(join(work, "err"), "utf8")}`);
         if (keep) push(name, t);
       }

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { baseConfig } from "./cases";
 import { call, disposePlugins, envCycle, figure, makeWorld, snapshot, type World } from "./lib";
+import { COMPILE_FLAGS } from "../../build.ts";
 
 let w: World;
 let dir: string;
@@ -86,5 +87,26 @@ describe("the environment and cwd do not change the plugin", () => {
   test("BUN_BE_BUN=1 turns the executable into the Bun CLI: not fixable from inside (README: Security)", () => {
     const r = call(w.host, { plugin: "macvlan", command: "DEL", config, netns: w.pod.path, extraEnv: { BUN_BE_BUN: "1" } });
     expect(r.stdout).toContain("Bun is a fast JavaScript runtime");
+  });
+});
+
+// src/guard.ts skips reading /proc/self/environ (and binding libc) when process.env holds no
+// runtime variable. That relies on Bun: a compiled program's process.env lists every such variable
+// it was started with, whatever its value (empty included) and whether or not Bun itself reads it.
+describe("the guard's fast path: process.env shows every runtime variable as exec'd", () => {
+  test("a program compiled with build.ts's flags sees each of them", () => {
+    const src = join(dir, "env-probe.ts");
+    const exe = join(dir, "env-probe");
+    writeFileSync(src, `process.stdout.write(JSON.stringify(Object.keys(process.env).filter((k) => /^(BUN_|JSC_|MIMALLOC_)/.test(k)).sort()));\n`);
+    const b = Bun.spawnSync([process.execPath, "build", src, ...COMPILE_FLAGS, "--outfile", exe], { stdout: "pipe", stderr: "pipe" });
+    expect(b.exitCode).toBe(0);
+    const env: Record<string, string> = {
+      BUN_OPTIONS: "", BUN_JSC_useJIT: "1", JSC_useJIT: "1", MIMALLOC_VERBOSE: "0", BUN_GARBAGE_COLLECTOR_LEVEL: "0",
+      BUN_FEATURE_FLAG_NOTHING: "1", BUN_INSPECT: "", BUN_CONFIG_VERBOSE_FETCH: "0", BUN_NOT_A_VARIABLE_BUN_KNOWS: "x",
+    };
+    const r = Bun.spawnSync([exe], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, stdout: "pipe", stderr: "pipe" });
+    expect(r.exitCode).toBe(0);
+    expect(JSON.parse(r.stdout.toString())).toEqual(Object.keys(env).sort());
+    rmSync(exe, { force: true });
   });
 });
