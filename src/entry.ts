@@ -7,8 +7,9 @@
 //
 // The answer is the one src/cni/skel.ts gives (test/cni/entry.test.ts compares them): VERSION
 // needs no other variable and never reads stdin, so it depends on the plugin's versions alone.
-import { goMarshal } from "./cni/go/marshal.ts";
-import { CURRENT_VERSION } from "./cni/version.ts";
+// This module imports only the guard and two data modules: whatever it imports is evaluated on
+// every start, VERSION included.
+import { CURRENT_VERSION } from "./cni/versions.ts";
 import { neutraliseRuntimeEnvironment, writeOut } from "./guard.ts";
 import { invokedName, supportedVersionsOf } from "./plugins/names.ts";
 
@@ -16,7 +17,11 @@ import { invokedName, supportedVersionsOf } from "./plugins/names.ts";
 export function fastVersion(name: string, command: string | undefined): string | undefined {
   const versions = supportedVersionsOf(name);
   if (!versions || command !== "VERSION") return undefined;
-  return goMarshal({ cniVersion: CURRENT_VERSION, supportedVersions: versions }) + "\n";
+  // JSON.stringify writes what Go's json.Marshal writes for this object: its keys in this order
+  // and version strings of digits and dots, nothing Go escapes differently (<, >, &, U+2028…).
+  // The Go marshaller (src/cni/go/marshal.ts) is not loaded for it; test/cni/entry.test.ts
+  // compares the bytes with the driver's answer for every plugin.
+  return JSON.stringify({ cniVersion: CURRENT_VERSION, supportedVersions: versions }) + "\n";
 }
 
 // The module name as the executable holds it; a constant, not a literal, so the bundler leaves

@@ -5,21 +5,11 @@
 import { CniError, ErrCode } from "./errors.ts";
 import { goField, goKind, isObject } from "./go/json.ts";
 import { goQuote } from "./go/quote.ts";
+import { ALL_VERSIONS } from "./versions.ts";
 
-/** version.All: every spec version the Go library knows, oldest first. */
-export const ALL_VERSIONS: readonly string[] = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"];
-
-/**
- * version.Current(): what VERSION reports as its own cniVersion, and the version of the form every
- * result has inside nexthop (converted to the config's version only when printed or delegated).
- */
-export const CURRENT_VERSION = "1.1.0";
-
-/** version.VersionsStartingFrom(min): the versions of ALL_VERSIONS from `min` on (empty if unknown). */
-export function versionsStartingFrom(min: string): string[] {
-  const i = ALL_VERSIONS.indexOf(min);
-  return i < 0 ? [] : ALL_VERSIONS.slice(i);
-}
+// The version lists themselves live in ./versions.ts, a module with no imports that the
+// executable's entry (src/entry.ts) can load for VERSION without the rest of this one.
+export { ALL_VERSIONS, CURRENT_VERSION, versionsStartingFrom } from "./versions.ts";
 
 /** strconv.Atoi, with its error messages. */
 function atoi(s: string): number {

@@ -1,7 +1,7 @@
 // The plugin names nexthop answers to and the CNI versions each supports: all that VERSION needs,
 // kept apart from the plugins themselves so the executable's entry (src/entry.ts) answers VERSION
 // without loading them (README "Start-up budget").
-import { ALL_VERSIONS, versionsStartingFrom } from "../cni/version.ts";
+import { ALL_VERSIONS, versionsStartingFrom } from "../cni/versions.ts";
 
 /** The names nexthop installs and answers to (argv[0] of the multi-call binary). */
 export const PLUGIN_NAMES = ["static", "macvlan", "ipvlan", "vrf"] as const;

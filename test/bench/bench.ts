@@ -693,9 +693,12 @@ function runFloor(): void {
   if (!existsSync(conf)) writeFileSync(conf, JSON.stringify(netConf()));
   const t = timed({ argv: [FLOOR_EXE], env: { ...baseEnv(), CNI_NETNS: `/var/run/netns/${SINK}` }, stdin: conf, stdout: join(work, "floor.out"), stderr: join(work, "floor.err") });
   const o = readFileSync(join(work, "floor.out"), "utf8");
-  if (t.exit !== 0 || !o.includes('"parsed":8')) {
+  if (t.exit !== 0 || !/^\{"parsed":15,"links":[1-9]\d*\}\n$/.test(o)) {
     const msg = `design floor probe failed (exit ${t.exit}): ${o}${readFileSync(join(work, "floor.err"), "utf8")}`.slice(0, 400);
-    if (!problems.includes(msg)) problems.push(msg);
+    if (!problems.includes(msg)) {
+      console.error(`  !!! ${msg}`);
+      problems.push(msg);
+    }
     return;
   }
   floorRuns.push(t);
