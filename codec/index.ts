@@ -10,7 +10,7 @@ import {
   ST_NH_BASE, ST_NH_COUNT, ST_LINK_BASE, ST_LINK_COUNT, ST_ADDR_BASE, ST_ADDR_COUNT, ST_RECV,
   ST_REQUEST, ST_SCRATCH, ST_SCRATCH_NH, RECV_SIZE, REQUEST_SIZE, SCRATCH_NH_CAP, STATUS_MORE,
   STATUS_DONE, STATUS_ERROR, STATUS_ACK, STATUS_MALFORMED, STATUS_NO_MEMORY,
-  NEIGH_ROW, ST_NEIGH_BASE, ST_NEIGH_COUNT,
+  NEIGH_ROW, ST_NEIGH_BASE, ST_NEIGH_COUNT, ST_RF_DROPPED,
 } from "./layout";
 import {
   NLMSG_HDRLEN, NLMSG_ERROR, NLMSG_DONE, NLM_F_REQUEST, NLM_F_DUMP, NLM_F_DUMP_INTR, RTM_NEWLINK,
@@ -20,6 +20,7 @@ import {
 import { align4, attrU32, emitStart, wp, wfail, putZero } from "./attr";
 import { state, stateWord, setStateWord, initRegions, rowAt } from "./tables";
 import { parseRoute, emitRoute, initRouteIndex } from "./route";
+export { routeFilterKeys, setRouteFilter, clearRouteFilter } from "./route";
 import { parseLink, emitLink, initLinkIndex } from "./link";
 import { parseAddr, emitAddr, initAddrIndex } from "./addr";
 import { parseNeigh, emitNeigh, initNeighIndex } from "./neigh";
@@ -36,8 +37,10 @@ export function init(): usize {
   return state;
 }
 
-// Empties all tables and clears status, error, extack and dump-interrupted state.
+// Empties all tables and clears status, error, extack and dump-interrupted state (and the route
+// filter's count of dropped messages; the filter itself stays).
 export function reset(): void {
+  setStateWord(ST_RF_DROPPED, 0);
   setStateWord(ST_ROUTE_COUNT, 0);
   setStateWord(ST_NH_COUNT, 0);
   setStateWord(ST_LINK_COUNT, 0);

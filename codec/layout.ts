@@ -266,7 +266,10 @@ export const ST_GROWS = 104; // u32 number of table moves since init (tests, dia
 export const ST_NEIGH_BASE = 108;
 export const ST_NEIGH_COUNT = 112;
 export const ST_NEIGH_CAP = 116;
-export const STATE_SIZE = 120;
+export const ST_RF_KEYS = 120; // u32 address of the route filter's key area (0 until its first use)
+export const ST_RF_CAP = 124; // u32 keys the key area holds
+export const ST_RF_DROPPED = 128; // u32 route messages the filter dropped since reset() (tests, diagnostics)
+export const STATE_SIZE = 132;
 
 // initial table capacities (rows); a full table doubles and moves to the end of the heap
 export const ROUTE_CAP_INIT = 256;
@@ -274,3 +277,12 @@ export const NH_CAP_INIT = 512;
 export const LINK_CAP_INIT = 64;
 export const ADDR_CAP_INIT = 64;
 export const NEIGH_CAP_INIT = 32;
+
+// ---- route filter (codec/route.ts): while set, route messages are kept only when their family,
+// table and destination are wanted; the others are dropped before their attributes are parsed ----
+// The host writes the wanted destinations into the key area (routeFilterKeys), one key each:
+export const RF_KEY_DST = 0; // 16 bytes: the destination address (IPv4 in the first 4 bytes, the rest zero)
+export const RF_KEY_LEN = 16; // u8 dst_len
+export const RF_KEY = 20; // bytes per key
+export const RF_CAP_INIT = 64; // keys of the first key area; a larger request doubles it
+export const RF_MAX_KEYS = 1048576; // most keys one filter takes

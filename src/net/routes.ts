@@ -9,7 +9,7 @@
 //   NLM_F_CREATE (no EXCL/REPLACE) and leave with one RTM_DELROUTE per nexthop; other
 //   siblings are never rewritten.
 import { CniError, ErrCode } from "../cni/errors";
-import { codec } from "../netlink/codec";
+import { codec, type RouteDst } from "../netlink/codec";
 import { dstKey } from "../netlink/codec/route";
 import { AF_INET, AF_INET6, ESRCH, RTN_UNICAST, RTNH_F_ONLINK, RTPROT_BOOT, RTPROT_RA } from "../netlink/constants";
 import { formatIP, type CIDR } from "../ip";
@@ -38,6 +38,9 @@ function dstKeyOf(family: number, dst: CIDR): DstKey {
   const b = dst.ip.bytes;
   return dstKey(family, new DataView(b.buffer, b.byteOffset, b.byteLength), 0, dst.prefix);
 }
+
+/** A prefix as the codec's route filter takes it. */
+const routeDst = (dst: CIDR): RouteDst => ({ dst: dst.ip.bytes, dstLen: dst.prefix });
 
 /** The routes of one prefix as read (or as written since). */
 interface Bucket {
@@ -125,7 +128,7 @@ function ecmpCapable(r: KernelRoute): boolean {
 export class RouteTables implements KernelState {
   private readonly tables = new Map<string, Table>();
   /** Per table, the prefixes declared with `expect` or looked at: what a read materialises. */
-  private readonly wanted = new Map<string, Set<DstKey>>();
+  private readonly wanted = new Map<string, Map<DstKey, RouteDst>>();
   private undoStep = -2;
 
   constructor(readonly sock: NetlinkSocket) {}
@@ -136,7 +139,7 @@ export class RouteTables implements KernelState {
    * without being declared costs a second read of its table.
    */
   expect(keys: Iterable<RouteKey>): this {
-    for (const k of keys) this.want(tableId(k.family, k.table)).add(dstKeyOf(k.family, k.dst));
+    for (const k of keys) this.want(tableId(k.family, k.table)).set(dstKeyOf(k.family, k.dst), routeDst(k.dst));
     return this;
   }
 
@@ -158,7 +161,7 @@ export class RouteTables implements KernelState {
     let t = this.tables.get(id);
     if (t && (t.buckets.get(k)?.stale || !(t.complete || t.read.has(k)))) t = undefined;
     if (!t) {
-      this.want(id).add(k);
+      this.want(id).set(k, routeDst(dst));
       t = this.read(family, table, false);
       this.tables.set(id, t);
     }
@@ -286,16 +289,21 @@ export class RouteTables implements KernelState {
     return b.stale ? undefined : b.routes;
   }
 
-  private want(id: string): Set<DstKey> {
+  private want(id: string): Map<DstKey, RouteDst> {
     let s = this.wanted.get(id);
-    if (!s) this.wanted.set(id, (s = new Set()));
+    if (!s) this.wanted.set(id, (s = new Map()));
     return s;
   }
 
-  /** One dump of (family, table), filtered by the kernel; the wanted prefixes (or all) materialised. */
+  /**
+   * One dump of (family, table), filtered by the kernel; the wanted prefixes (or all)
+   * materialised. For the wanted prefixes the codec's route filter drops every other route
+   * before it is parsed (dumpRoutes), so the rows are those prefixes' only.
+   */
   private read(family: number, table: number, complete: boolean): Table {
-    const want = complete ? undefined : new Set(this.want(tableId(family, table)));
-    const rows = dumpRoutes(this.sock, family, { table });
+    const wanted = complete ? undefined : this.want(tableId(family, table));
+    const want = wanted && new Set(wanted.keys());
+    const rows = dumpRoutes(this.sock, family, { table }, wanted && [...wanted.values()]);
     const buckets = new Map<DstKey, Bucket>();
     for (const [k, list] of rows.rowsByDst(family, table, want)) buckets.set(k, { routes: list.map((i) => routeFromRow(rows, i)) });
     return { complete, read: want ?? new Set(), buckets };

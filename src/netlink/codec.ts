@@ -15,12 +15,12 @@ import { encodeAddr, AddrRows, type AddrSpec } from "./codec/addr";
 import { CodecStatus } from "./codec/error";
 import { encodeLink, LinkRows, type LinkSpec } from "./codec/link";
 import { encodeNeigh, NeighRows, type NeighSpec } from "./codec/neigh";
-import { encodeRoute, RouteRows, type RouteSpec } from "./codec/route";
+import { encodeRoute, RouteRows, setRouteFilter, type RouteDst, type RouteSpec } from "./codec/route";
 
 export type { AddrSpec } from "./codec/addr";
 export type { LinkSpec } from "./codec/link";
 export type { NeighSpec } from "./codec/neigh";
-export { MAX_NEXTHOPS, type NexthopSpec, type RouteSpec } from "./codec/route";
+export { MAX_NEXTHOPS, type NexthopSpec, type RouteDst, type RouteSpec } from "./codec/route";
 export type { AddrRows } from "./codec/addr";
 export type { LinkRows } from "./codec/link";
 export type { NeighRows } from "./codec/neigh";
@@ -60,6 +60,19 @@ export class Codec extends CodecStatus {
   /** Encodes an RTM_*NEIGH request; returns its length in the request region. */
   encodeNeigh(type: number, nlFlags: number, seq: number, spec: NeighSpec): number {
     return encodeNeigh(this, type, nlFlags, seq, spec);
+  }
+
+  /**
+   * From now on, route messages become rows only if they are of `family` in `table` (0: any)
+   * with one of the destinations `dsts` (codec/route.ts, "the route filter"); reset() keeps it.
+   */
+  setRouteFilter(family: number, table: number, dsts: readonly RouteDst[]): void {
+    setRouteFilter(this, family, table, dsts);
+  }
+
+  /** Every route message becomes a row again. */
+  clearRouteFilter(): void {
+    this.wasm().clearRouteFilter();
   }
 
   /** Re-emits parsed route row `i` into the request region; returns the length. */

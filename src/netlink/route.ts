@@ -2,7 +2,7 @@
 // one; a multipath route lists its nexthops in RTA_MULTIPATH and has no top-level
 // RTA_OIF/RTA_GATEWAY (docs/kernel.md §6), so "which interfaces does this route use" is
 // always answered by `nexthops[].ifindex`.
-import { codec, type NexthopSpec, type RouteRows, type RouteSpec } from "./codec";
+import { codec, type NexthopSpec, type RouteDst, type RouteRows, type RouteSpec } from "./codec";
 import {
   AF_INET6, AF_UNSPEC, ENOENT, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE,
   NLM_F_REQUEST, RTM_DELROUTE, RTM_F_CLONED, RTM_NEWROUTE, RTN_UNICAST, RTNH_F_ONLINK,
@@ -26,14 +26,22 @@ export interface RouteFilter {
 /**
  * Sends one route dump of `family` that the kernel filters on `filter` and returns the codec's
  * rows (every row the kernel sent). A table the kernel never created reads as no rows.
+ *
+ * With `dsts`, the codec keeps only the routes of `family` (AF_INET or AF_INET6) in
+ * `filter.table` (any when absent) whose destination is one of them (`codec.setRouteFilter`):
+ * the other messages are dropped before their attributes are parsed, so a large table costs
+ * no row and no materialisation beyond the prefixes asked for.
  */
-export function dumpRoutes(sock: NetlinkSocket, family: number, filter: RouteFilter): RouteRows {
+export function dumpRoutes(sock: NetlinkSocket, family: number, filter: RouteFilter, dsts?: readonly RouteDst[]): RouteRows {
+  if (dsts) codec.setRouteFilter(family, filter.table ?? 0, dsts);
   try {
     sock.dump((seq) => codec.encodeRouteDump(seq, family, filter));
   } catch (e) {
     // A table filter naming a table that was never created: ENOENT ("FIB table does not exist").
     if (!(filter.table && e instanceof NetlinkError && e.errno === ENOENT)) throw e;
     codec.reset();
+  } finally {
+    if (dsts) codec.clearRouteFilter();
   }
   return codec.routes;
 }

@@ -5,7 +5,9 @@
 //     and status, rows and error state must be identical;
 //   - the rows are consistent (nexthop ranges inside the nexthop table) and re-emitting a row
 //     and parsing that again gives the same row (parse and emit are symmetric);
-// and across many inputs appended to the same tables, rows parsed earlier stay intact.
+// and across many inputs appended to the same tables, rows parsed earlier stay intact. Through the
+// route filter the same inputs also give a status and read nothing past `len`, and, where the
+// plain parse is not MALFORMED, the plain parse's rows of the wanted keys, byte for byte.
 import { describe, expect, test } from "bun:test";
 import { ensureWasm, loadVectors, messages, prng } from "./helpers";
 
@@ -15,6 +17,7 @@ const L = await import("../../codec/layout.ts");
 type C = InstanceType<typeof Codec>;
 
 const ITERATIONS = 100_000;
+const FILTER_ITERATIONS = 30_000;
 const GUARD = 65536 + 64; // the longest read past a bad length would be an rta_len (u16) away
 const STATUSES = new Set([STATUS_MORE, STATUS_DONE, STATUS_ERROR, STATUS_ACK, STATUS_MALFORMED]);
 
@@ -232,6 +235,72 @@ describe("fuzzing parse()", () => {
     expect(rows > ITERATIONS / 4).toBe(true);
     expect(symmetric > 1000).toBe(true);
     console.log(`fuzz: ${ITERATIONS} inputs, statuses ${JSON.stringify(Object.fromEntries(counts))}, ${rows} rows, ${symmetric} rows re-emitted and re-parsed`);
+  });
+
+  test(`${FILTER_ITERATIONS} mutated inputs through the route filter: a status, no read past len, the plain parse's wanted rows`, () => {
+    const rnd = prng(0x66696c74);
+    const c = new Codec();
+    const plain = new Codec();
+    // The wanted destinations: those of the route vectors (mutations turn some into misses).
+    const v = new Codec();
+    for (const b of loadVectors("route.txt")) {
+      v.recvView().set(b.bytes);
+      v.parse(b.bytes.length);
+    }
+    const keys = new Map<number, { dst: Uint8Array; dstLen: number }[]>([[2, []], [10, []]]);
+    for (let i = 0; i < v.routes.count; i++) {
+      const f = v.routes.family(i);
+      keys.get(f)!.push({ dst: v.routes.dst(i).subarray(0, f === 10 ? 16 : 4), dstLen: v.routes.dstLen(i) });
+    }
+    const keyOf = (x: C, i: number) => `${x.routes.family(i)}/${x.routes.table(i)}/${Buffer.from(x.routes.dst(i)).toString("hex").padEnd(32, "0")}/${x.routes.dstLen(i)}`;
+    let compared = 0, kept = 0, dropped = 0;
+    for (let it = 0; it < FILTER_ITERATIONS; it++) {
+      const input = mutate(rnd);
+      const family = it % 2 ? 2 : 10;
+      const table = it % 3 === 0 ? 0 : 254;
+      const want = new Set(keys.get(family)!.map((k) => `${Buffer.from(k.dst).toString("hex").padEnd(32, "0")}/${k.dstLen}`));
+      c.setRouteFilter(family, table, keys.get(family)!);
+      const s1 = parseWithTail(c, input, (w, a, b) => w.fill(0x00, a, b));
+      const snap1 = snapshot(c) + c.routes.dropped;
+      const s2 = parseWithTail(c, input, (w, a, b) => w.fill(it % 2 ? 0xff : 0x04, a, b));
+      if (s1 !== s2 || snapshot(c) + c.routes.dropped !== snap1) throw new Error(`iteration ${it}: filtered parse depends on bytes past len (${s1} vs ${s2})`);
+      if (!STATUSES.has(s1)) throw new Error(`iteration ${it}: status ${s1}`);
+      c.clearRouteFilter();
+      const sp = parseWithTail(plain, input, (w, a, b) => w.fill(0x00, a, b));
+      // A malformed message the filter drops unread can stop the plain parse only: compare the rest.
+      if (sp === STATUS_MALFORMED) continue;
+      if (s1 !== sp) throw new Error(`iteration ${it}: status ${s1} filtered, ${sp} plain`);
+      const expected: number[] = [];
+      for (let i = 0; i < plain.routes.count; i++) {
+        const [f, t, d, l] = keyOf(plain, i).split("/");
+        if (Number(f) === family && (table === 0 || Number(t) === table) && want.has(`${d}/${l}`)) expected.push(i);
+      }
+      if (c.routes.count !== expected.length || c.routes.dropped !== plain.routes.count - expected.length) {
+        throw new Error(`iteration ${it}: ${c.routes.count} rows kept and ${c.routes.dropped} dropped, expected ${expected.length} of ${plain.routes.count}`);
+      }
+      expected.forEach((i, j) => {
+        const a = rowBytes(plain, plain.bases.route, L.ROUTE_ROW, i);
+        const b = rowBytes(c, c.bases.route, L.ROUTE_ROW, j);
+        a.fill(0, L.RT_NH_START, L.RT_NH_START + 4);
+        b.fill(0, L.RT_NH_START, L.RT_NH_START + 4);
+        if (Buffer.compare(a, b) !== 0) throw new Error(`iteration ${it}: kept row ${j} differs from plain row ${i}`);
+        for (let k = 0; k < plain.routes.nexthopCount(i); k++) {
+          const p = plain.routes, q = c.routes;
+          if (p.nhIfindex(i, k) !== q.nhIfindex(j, k) || p.nhWeight(i, k) !== q.nhWeight(j, k) || p.nhFlags(i, k) !== q.nhFlags(j, k) ||
+            String(p.nhGateway(i, k)) !== String(q.nhGateway(j, k)) || p.nhViaFamily(i, k) !== q.nhViaFamily(j, k)) {
+            throw new Error(`iteration ${it}: kept row ${j} nexthop ${k} differs`);
+          }
+        }
+      });
+      compared++;
+      kept += expected.length;
+      dropped += c.routes.dropped;
+    }
+    // Every outcome was exercised (most mutated inputs are malformed somewhere).
+    expect(compared > FILTER_ITERATIONS / 10).toBe(true);
+    expect(kept > FILTER_ITERATIONS / 60).toBe(true);
+    expect(dropped > FILTER_ITERATIONS / 30).toBe(true);
+    console.log(`fuzz (route filter): ${FILTER_ITERATIONS} inputs, ${compared} compared with the plain parse, ${kept} rows kept, ${dropped} dropped`);
   });
 
   test("rows parsed earlier stay intact while mutated inputs are appended (and tables move)", () => {

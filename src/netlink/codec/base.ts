@@ -26,6 +26,9 @@ export interface Exports {
   encodeRouteDump(seq: number, family: number, table: number, oif: number): number;
   encodeNeigh(): number;
   reencodeNeigh(i: number): number;
+  routeFilterKeys(n: number): number;
+  setRouteFilter(family: number, table: number, n: number): number;
+  clearRouteFilter(): void;
 }
 
 const utf8 = new TextDecoder();

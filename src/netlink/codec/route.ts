@@ -213,6 +213,37 @@ export function dstKey(family: number, dv: DataView, at: number, len: number): n
   return `${w(0)}:${w(1)}:${w(2)}:${w(3)}/${len}`;
 }
 
+/** A destination prefix the route filter keeps: its address bytes (4 or 16) and length. */
+export interface RouteDst {
+  dst: Uint8Array;
+  dstLen: number;
+}
+
+/**
+ * Sets the codec's route filter (codec/route.ts): until clearRouteFilter, a route message
+ * becomes a row only if it is of `family` (AF_INET or AF_INET6), in `table` (0: any) and its
+ * destination is one of `dsts`; the others are dropped before their attributes are parsed.
+ * reset() keeps the filter. On an error (a bad destination) no filter is set.
+ */
+export function setRouteFilter(c: CodecBase, family: number, table: number, dsts: readonly RouteDst[]): void {
+  if (family !== AF_INET && family !== AF_INET6) throw new RangeError(`route filter family: ${family} is not AF_INET or AF_INET6`);
+  uint(table, 32, "route filter table");
+  const alen = addrLen(family);
+  const x = c.wasm();
+  const keys = x.routeFilterKeys(dsts.length);
+  if (keys === 0) throw new RangeError(`route filter: ${dsts.length} destinations do not fit (at most ${L.RF_MAX_KEYS})`);
+  c.view(); // routeFilterKeys may have grown the memory: fresh views
+  const u8 = c.u8;
+  u8.fill(0, keys, keys + dsts.length * L.RF_KEY);
+  dsts.forEach((d, k) => {
+    const p = keys + k * L.RF_KEY;
+    c.putAddr(p + L.RF_KEY_DST, d.dst, alen, `route filter destination ${k}`);
+    if (!Number.isInteger(d.dstLen) || d.dstLen < 0 || d.dstLen > alen * 8) throw new RangeError(`route filter destination ${k}: length ${d.dstLen} is not 0..${alen * 8}`);
+    u8[p + L.RF_KEY_LEN] = d.dstLen;
+  });
+  if (x.setRouteFilter(family, table, dsts.length) !== 1) throw new Error("route filter: the codec refused the keys");
+}
+
 /** Route rows (struct rtmsg + attributes); nexthops of RTA_MULTIPATH by (row, k). */
 export class RouteRows extends Rows<typeof ROUTE> {
   constructor(c: CodecBase) {
@@ -287,6 +318,11 @@ export class RouteRows extends Rows<typeof ROUTE> {
     for (let k = 0; k < n; k++, p += L.NEXTHOP_ROW) if (readField(dv, p, NEXTHOP.ifindex) === ifindex) return true;
     return false;
   }
+  /** Route messages the route filter dropped since the last reset(). */
+  get dropped(): number {
+    return this.c.stateWord(L.ST_RF_DROPPED);
+  }
+
   /**
    * The rows that are routes (RTM_NEWROUTE, not cloned) of `family` in `table` (0: any) with a
    * destination whose key (`dstKey`) is in `want` (every destination when `want` is undefined),
