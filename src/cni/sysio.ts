@@ -8,7 +8,7 @@
 // A binding of its own (src/netlink/libc.ts is below cni/ in no layer order); a second dlopen of
 // libc costs next to nothing (README "Start-up budget"). Every call is synchronous: callers may be
 // inside another network namespace (docs/bun.md §2).
-import { dlopen, FFIType, read as peek, type Pointer } from "bun:ffi";
+import { CString, dlopen, FFIType, read as peek, toArrayBuffer, type Pointer } from "bun:ffi";
 
 const bind = () => dlopen("libc.so.6", {
   open: { args: ["ptr", "i32", "u32"], returns: "i32" },
@@ -18,6 +18,9 @@ const bind = () => dlopen("libc.so.6", {
   statx: { args: ["i32", "ptr", "i32", "u32", "ptr"], returns: "i32" },
   mkdir: { args: ["ptr", "u32"], returns: "i32" },
   unlink: { args: ["ptr"], returns: "i32" },
+  opendir: { args: ["ptr"], returns: "ptr" },
+  readdir64: { args: ["ptr"], returns: "ptr" },
+  closedir: { args: ["ptr"], returns: "i32" },
   __errno_location: { args: [], returns: "ptr" },
 });
 
@@ -114,6 +117,31 @@ export function pathExists(path: string): boolean | undefined {
   if (statPath(path)) return true;
   const e = sym ? errno() : 0;
   return e === ENOENT || e === ENOTDIR ? false : undefined;
+}
+
+/**
+ * The names in a directory, "." and ".." left out (readdirSync's list, in the directory's order);
+ * undefined on any failure.
+ */
+export function listDir(path: string): string[] | undefined {
+  const c = libc();
+  if (!c || path.includes("\0") || errnoPtr === null) return undefined;
+  const dir = c.opendir(cpath(path));
+  if (dir === null) return undefined;
+  const err = new Int32Array(toArrayBuffer(errnoPtr, 0, 4));
+  try {
+    const names: string[] = [];
+    for (;;) {
+      err[0] = 0; // readdir returns NULL at the end and on an error; errno tells which
+      const ent = c.readdir64(dir);
+      if (ent === null) return err[0] === 0 ? names : undefined;
+      // struct dirent64: d_ino u64, d_off i64, d_reclen u16, d_type u8, then d_name (offset 19)
+      const name = new CString(ent, 19).toString();
+      if (name !== "." && name !== "..") names.push(name);
+    }
+  } finally {
+    c.closedir(dir);
+  }
 }
 
 /** fstat(2) of an open descriptor; undefined on any failure. */

@@ -11,9 +11,9 @@
 // (temporary file + rename). Synchronous I/O only: callers may be inside the pod's namespace.
 //
 // node:fs and node:path are loaded by the pods that have multipath state only: every DEL asks
-// anyState(), which answers through libc (src/cni/sysio.ts) when the directory is not there, so a
-// command without `multipath` does not pay for them (README "Start-up budget").
-import { pathExists } from "../cni/sysio";
+// anyState(), which lists the directory through libc (src/cni/sysio.ts), so a command without
+// `multipath` does not pay for them (README "Start-up budget").
+import { listDir, pathExists } from "../cni/sysio";
 import { AF_INET, SOCK_CLOEXEC } from "../netlink/constants";
 import { check, libc } from "../netlink/libc";
 import { withNetns } from "../netlink/netns";
@@ -118,6 +118,8 @@ function sweep(dir: string): void {
 
 /** False when no pod has state at all (spares every DEL without `multipath` the namespace lookup). */
 export function anyState(dir = STATE_DIR): boolean {
+  const names = listDir(dir);
+  if (names) return names.some((n) => n.endsWith(".json"));
   if (!(pathExists(dir) ?? fs().existsSync(dir))) return false;
   try {
     return fs().readdirSync(dir).some((n) => n.endsWith(".json"));
