@@ -10,10 +10,11 @@
 // boot describes namespaces that are gone and is ignored (and swept). Writes are atomic
 // (temporary file + rename). Synchronous I/O only: callers may be inside the pod's namespace.
 //
-// node:fs and node:path are loaded by the pods that have multipath state only: every DEL asks
-// anyState(), which lists the directory through libc (src/cni/sysio.ts), so a command without
-// `multipath` does not pay for them (README "Start-up budget").
-import { listDir, pathExists } from "../cni/sysio";
+// node:fs and node:path are loaded only where state is written: every DEL asks anyState(), which
+// lists the directory through libc (src/cni/sysio.ts), and once any pod has state reads its own
+// pod's (readState) through libc too, so a command without `multipath` does not pay for them
+// (README "Start-up budget").
+import { listDir, pathExists, readText } from "../cni/sysio";
 import { AF_INET, SOCK_CLOEXEC } from "../netlink/constants";
 import { check, libc } from "../netlink/libc";
 import { withNetns } from "../netlink/netns";
@@ -42,7 +43,8 @@ export interface PodState {
 
 let bootIdCache: string | undefined;
 function bootId(): string {
-  return (bootIdCache ??= fs().readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim());
+  const file = "/proc/sys/kernel/random/boot_id";
+  return (bootIdCache ??= (readText(file) ?? fs().readFileSync(file, "utf8")).trim());
 }
 
 /** The cookie of the namespace the thread is in (kernel >= 5.14). */
@@ -64,16 +66,22 @@ export function netnsCookie(netns: string): string {
 }
 
 function fileOf(cookie: string, dir: string): string {
-  return join(dir, `${cookie}.json`);
+  // STATE_DIR is absolute and normal: join would give the same string without loading node:path
+  return dir === STATE_DIR ? `${STATE_DIR}/${cookie}.json` : join(dir, `${cookie}.json`);
 }
 
 /** The state of the pod whose namespace has `cookie`; undefined when there is none (or it is stale). */
 export function readState(cookie: string, dir = STATE_DIR): PodState | undefined {
-  let text: string;
-  try {
-    text = fs().readFileSync(fileOf(cookie, dir), "utf8");
-  } catch {
-    return undefined;
+  const file = fileOf(cookie, dir);
+  // Through libc: a DEL of any pod reads here once some pod has state (anyState).
+  let text = readText(file);
+  if (text === undefined) {
+    if (pathExists(file) === false) return undefined;
+    try {
+      text = fs().readFileSync(file, "utf8");
+    } catch {
+      return undefined;
+    }
   }
   try {
     const s = JSON.parse(text) as PodState;
