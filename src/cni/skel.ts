@@ -14,8 +14,12 @@ import type { CmdArgs, Plugin } from "./types.ts";
 import { formatResult } from "./print.ts";
 import { CURRENT_VERSION, configVersion, greaterThanOrEqualTo } from "./version.ts";
 import pkg from "../../package.json" with { type: "json" };
+import { readFd, statPath, writeFd } from "./sysio.ts";
 
-/** node:fs, loaded on first use (README "Start-up budget"). */
+/**
+ * node:fs, loaded on first use: stdin, stdout and the netns check go through ./sysio.ts, and only
+ * a failed call is repeated with node:fs for its error (README "Start-up budget").
+ */
 const fs = (): typeof import("node:fs") => require("node:fs");
 
 export const NEXTHOP_VERSION: string = pkg.version;
@@ -189,23 +193,32 @@ function gateSince(plugin: Plugin, cmd: string, version: string, since: string):
 
 /** ns.CheckNetNS: whether CNI_NETNS is the netns this process runs in (unopenable: no). */
 function isOwnNetns(netnsPath: string): boolean {
-  let target;
+  const target = statPath(netnsPath) ?? statByNodeFs(netnsPath);
+  if (!target) return false;
+  const self = statPath("/proc/thread-self/ns/net") ?? statPath("/proc/self/ns/net") ?? ownNetnsByNodeFs();
+  return target.dev === self.dev && target.ino === self.ino;
+}
+
+/** statSync's answer, undefined when it throws: asked only when the libc call failed. */
+function statByNodeFs(path: string): { dev: bigint; ino: bigint } | undefined {
   try {
-    target = fs().statSync(netnsPath, { bigint: true });
+    return fs().statSync(path, { bigint: true });
   } catch {
-    return false;
+    return undefined;
   }
-  let self;
+}
+
+/** The plugin's own netns through node:fs, as before ./sysio.ts: reached only when the libc calls failed. */
+function ownNetnsByNodeFs(): { dev: bigint; ino: bigint } {
   try {
-    self = fs().statSync("/proc/thread-self/ns/net", { bigint: true });
+    return fs().statSync("/proc/thread-self/ns/net", { bigint: true });
   } catch {
     try {
-      self = fs().statSync("/proc/self/ns/net", { bigint: true });
+      return fs().statSync("/proc/self/ns/net", { bigint: true });
     } catch {
       throw new CniError(ErrCode.InvalidNetNS, "get plugin's netns failed");
     }
   }
-  return target.dev === self.dev && target.ino === self.ino;
 }
 
 function checkNetnsBefore(env: Env, netns: string): void {
@@ -331,24 +344,33 @@ export function runPlugin(plugin: Plugin, env: Env, stdin: StdinSource, opts?: R
 // ------------------------------------------------------------------------------------------------
 // The real process
 
-/** Reads fd 0 synchronously, stopping once more than `limit` bytes have arrived. */
+/**
+ * Reads fd 0 synchronously, stopping once more than `limit` bytes have arrived. Through libc; a
+ * read that fails otherwise than EINTR/EAGAIN is repeated with node:fs's readSync, which throws
+ * its error (or reads on), as it always did.
+ */
 export function readStdin(limit = MAX_STDIN_BYTES): Uint8Array {
-  const { readSync } = fs();
   const chunks: Uint8Array[] = [];
   const buf = Buffer.allocUnsafe(64 * 1024);
   let total = 0;
   while (total <= limit) {
-    let n: number;
-    try {
-      n = readSync(0, buf, 0, buf.length, null);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "EAGAIN") {
-        Bun.sleepSync(1);
-        continue;
+    let n = readFd(0, buf);
+    if (n === -1) {
+      Bun.sleepSync(1); // EAGAIN
+      continue;
+    }
+    if (n === undefined) {
+      try {
+        n = fs().readSync(0, buf, 0, buf.length, null);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "EAGAIN") {
+          Bun.sleepSync(1);
+          continue;
+        }
+        if (code === "EOF") break;
+        throw err;
       }
-      if (code === "EOF") break;
-      throw err;
     }
     if (n === 0) break;
     chunks.push(Uint8Array.prototype.slice.call(buf, 0, n));
@@ -357,11 +379,15 @@ export function readStdin(limit = MAX_STDIN_BYTES): Uint8Array {
   return Buffer.concat(chunks);
 }
 
-/** Writes all of `text` to a file descriptor, synchronously. */
+/**
+ * Writes all of `text` to a file descriptor, synchronously: through libc, and what a failed write
+ * left goes through node:fs's writeSync, which throws its error as it always did.
+ */
 export function writeAll(fd: number, text: string | Uint8Array): void {
   const data = typeof text === "string" ? Buffer.from(text, "utf8") : text;
+  let off = writeFd(fd, data);
+  if (off === data.length) return;
   const { writeSync } = fs();
-  let off = 0;
   while (off < data.length) {
     try {
       off += writeSync(fd, data, off, data.length - off);

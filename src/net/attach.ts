@@ -24,7 +24,7 @@ import { hasNexthop } from "./nexthops";
 import { applyMultipath, checkMultipath, holderId, releaseMultipath, withOwnMetric, type MultipathConf } from "./multipath";
 import { expectKeys, NO_ROUTES, planAddresses, planInterface, routesAt, type Ecmp, type InterfacePlan, type PlannedSysctl, type RouteWrite } from "./plan";
 import { detachSharedRoutes, RouteTables } from "./routes";
-import { readSysctl } from "./sysctl";
+import { readSysctl } from "./proc-sys";
 import { vrfTableOf } from "./vrf";
 import { rolledBack, UndoLog } from "./undo";
 

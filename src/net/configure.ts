@@ -15,7 +15,7 @@ import { NetlinkSocket } from "../netlink/socket";
 import { waitForDad } from "./dad";
 import { NO_ROUTES, planInterface, type Ecmp, type InterfacePlan, type PlanInput, type PlannedSysctl, type PlannedWrite, type RouteWrite } from "./plan";
 import { joinNexthops, RouteTables } from "./routes";
-import { readSysctl, writeSysctl } from "./sysctl";
+import { readSysctl, writeSysctl } from "./proc-sys";
 import type { UndoLog } from "./undo";
 
 /** Writes one planned sysctl as upstream does; runs inside the pod's namespace. */

@@ -7,9 +7,20 @@
 // command never leaves a stale lock. The holder unlinks the file before releasing it; a waiter
 // that then wins the lock on the unlinked inode notices (the path no longer names its inode) and
 // starts over, so no file is left behind and no two holders can coexist.
-import { closeSync, fstatSync, mkdirSync, openSync, statSync, unlinkSync } from "node:fs";
+//
+// The file calls go through libc (src/cni/sysio.ts), not node:fs, which would cost every command
+// its start-up (README "Start-up budget"); a call that fails is repeated with node:fs, so what is
+// thrown is node:fs's error, as before.
 import { check, libc, SyscallError } from "../netlink/libc";
 import { CniError, ErrCode } from "../cni/errors";
+import { closeFd, ensureDir, O_APPEND, O_CLOEXEC, O_CREAT, O_WRONLY, openPath, statFd, statPath, unlinkPath } from "../cni/sysio";
+
+const fs = (): typeof import("node:fs") => require("node:fs");
+
+/** stat(2) of `path`: through libc, else node:fs's answer or its error. */
+function stat(path: string): { dev: bigint; ino: bigint } {
+  return statPath(path) ?? fs().statSync(path, { bigint: true });
+}
 
 export const LOCK_DIR = "/run/nexthop";
 /** How long a command waits for another one on the same namespace before giving up (code 11). */
@@ -35,7 +46,7 @@ export interface NetnsLock {
 
 /** The lock file of the namespace at `netns` (which must exist). */
 export function lockPath(netns: string, dir = LOCK_DIR): string {
-  const st = statSync(netns, { bigint: true });
+  const st = stat(netns);
   return `${dir}/netns-${st.dev.toString(16)}-${st.ino.toString(10)}.lock`;
 }
 
@@ -50,27 +61,31 @@ export function lockNetns(netns: string, timeoutMs = LOCK_TIMEOUT_MS, dir = LOCK
   } catch {
     return undefined;
   }
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!ensureDir(dir, 0o700)) fs().mkdirSync(dir, { recursive: true, mode: 0o700 });
   const deadline = performance.now() + timeoutMs;
   for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
-    const fd = openSync(path, "a", 0o600);
+    // node:fs's "a": O_WRONLY|O_APPEND|O_CREAT; close-on-exec, as node:fs opens it
+    let fd = openPath(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600);
+    if (fd < 0) fd = fs().openSync(path, "a", 0o600);
     let held = false;
     try {
       const rc = flock(fd, LOCK_EX | LOCK_NB);
       if (rc === 0) {
-        const mine = fstatSync(fd, { bigint: true });
-        let now: ReturnType<typeof statSync> | undefined;
+        const mine = statFd(fd) ?? fs().fstatSync(fd, { bigint: true });
+        let now: { dev: bigint; ino: bigint } | undefined;
         try {
-          now = statSync(path, { bigint: true });
+          now = stat(path);
         } catch {}
         if (now && now.ino === mine.ino && now.dev === mine.dev) {
           held = true;
           return {
             release() {
-              try {
-                unlinkSync(path);
-              } catch {}
-              closeSync(fd);
+              if (!unlinkPath(path)) {
+                try {
+                  fs().unlinkSync(path);
+                } catch {}
+              }
+              closeFdOrThrow(fd);
             },
           };
         }
@@ -79,7 +94,7 @@ export function lockNetns(netns: string, timeoutMs = LOCK_TIMEOUT_MS, dir = LOCK
       }
       if (rc !== -EWOULDBLOCK) throw new CniError(ErrCode.Internal, `flock ${path}: errno ${-rc}`);
     } finally {
-      if (!held) closeSync(fd);
+      if (!held) closeFdOrThrow(fd);
     }
     if (performance.now() >= deadline) {
       throw new CniError(
@@ -89,6 +104,11 @@ export function lockNetns(netns: string, timeoutMs = LOCK_TIMEOUT_MS, dir = LOCK
     }
     Bun.sleepSync(wait);
   }
+}
+
+/** close(2); a failure is node:fs's closeSync error. */
+function closeFdOrThrow(fd: number): void {
+  if (!closeFd(fd)) fs().closeSync(fd);
 }
 
 /** Runs `fn` holding the lock of the namespace at `netns`. */

@@ -9,11 +9,18 @@
 // nsfs inode number is reused), and the file records the boot it belongs to: a file from another
 // boot describes namespaces that are gone and is ignored (and swept). Writes are atomic
 // (temporary file + rename). Synchronous I/O only: callers may be inside the pod's namespace.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+//
+// node:fs and node:path are loaded only where state is written: every DEL asks anyState(), which
+// lists the directory through libc (src/cni/sysio.ts), and once any pod has state reads its own
+// pod's (readState) through libc too, so a command without `multipath` does not pay for them
+// (README "Start-up budget").
+import { listDir, pathExists, readText } from "../cni/sysio";
 import { AF_INET, SOCK_CLOEXEC } from "../netlink/constants";
 import { check, libc } from "../netlink/libc";
 import { withNetns } from "../netlink/netns";
+
+const fs = (): typeof import("node:fs") => require("node:fs");
+const join = (...parts: string[]): string => (require("node:path") as typeof import("node:path")).join(...parts);
 
 /** Fixed on purpose: nothing in the runtime's environment may change where state goes. */
 export const STATE_DIR = "/var/lib/cni/nexthop/multipath";
@@ -36,7 +43,8 @@ export interface PodState {
 
 let bootIdCache: string | undefined;
 function bootId(): string {
-  return (bootIdCache ??= readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim());
+  const file = "/proc/sys/kernel/random/boot_id";
+  return (bootIdCache ??= (readText(file) ?? fs().readFileSync(file, "utf8")).trim());
 }
 
 /** The cookie of the namespace the thread is in (kernel >= 5.14). */
@@ -58,16 +66,22 @@ export function netnsCookie(netns: string): string {
 }
 
 function fileOf(cookie: string, dir: string): string {
-  return join(dir, `${cookie}.json`);
+  // STATE_DIR is absolute and normal: join would give the same string without loading node:path
+  return dir === STATE_DIR ? `${STATE_DIR}/${cookie}.json` : join(dir, `${cookie}.json`);
 }
 
 /** The state of the pod whose namespace has `cookie`; undefined when there is none (or it is stale). */
 export function readState(cookie: string, dir = STATE_DIR): PodState | undefined {
-  let text: string;
-  try {
-    text = readFileSync(fileOf(cookie, dir), "utf8");
-  } catch {
-    return undefined;
+  const file = fileOf(cookie, dir);
+  // Through libc: a DEL of any pod reads here once some pod has state (anyState).
+  let text = readText(file);
+  if (text === undefined) {
+    if (pathExists(file) === false) return undefined;
+    try {
+      text = fs().readFileSync(file, "utf8");
+    } catch {
+      return undefined;
+    }
   }
   try {
     const s = JSON.parse(text) as PodState;
@@ -83,13 +97,13 @@ export function readState(cookie: string, dir = STATE_DIR): PodState | undefined
 export function writeState(cookie: string, state: PodState | undefined, dir = STATE_DIR): void {
   const file = fileOf(cookie, dir);
   if (!state || state.holders.length === 0) {
-    rmSync(file, { force: true });
+    fs().rmSync(file, { force: true });
     return;
   }
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs().mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(state)}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
+  fs().writeFileSync(tmp, `${JSON.stringify(state)}\n`, { mode: 0o600 });
+  fs().renameSync(tmp, file);
   sweep(dir);
 }
 
@@ -97,24 +111,26 @@ export function writeState(cookie: string, state: PodState | undefined, dir = ST
 function sweep(dir: string): void {
   let names: string[];
   try {
-    names = readdirSync(dir);
+    names = fs().readdirSync(dir);
   } catch {
     return;
   }
   for (const name of names) {
     if (!name.endsWith(".json")) continue;
     try {
-      const s = JSON.parse(readFileSync(join(dir, name), "utf8")) as PodState;
-      if (s.bootId !== bootId()) rmSync(join(dir, name), { force: true });
+      const s = JSON.parse(fs().readFileSync(join(dir, name), "utf8")) as PodState;
+      if (s.bootId !== bootId()) fs().rmSync(join(dir, name), { force: true });
     } catch {}
   }
 }
 
 /** False when no pod has state at all (spares every DEL without `multipath` the namespace lookup). */
 export function anyState(dir = STATE_DIR): boolean {
-  if (!existsSync(dir)) return false;
+  const names = listDir(dir);
+  if (names) return names.some((n) => n.endsWith(".json"));
+  if (!(pathExists(dir) ?? fs().existsSync(dir))) return false;
   try {
-    return readdirSync(dir).some((n) => n.endsWith(".json"));
+    return fs().readdirSync(dir).some((n) => n.endsWith(".json"));
   } catch {
     return false;
   }

@@ -23,7 +23,7 @@ import { withNetns } from "../netlink/netns";
 import { NetlinkError, type NetlinkSocket } from "../netlink/socket";
 import { anyState, newState, netnsCookie, readState, writeState, type PodState } from "./multipath-state";
 import type { RouteWrite } from "./plan";
-import { readSysctl, writeSysctl } from "./sysctl";
+import { readSysctl, writeSysctl } from "./proc-sys";
 import type { UndoLog } from "./undo";
 
 /** fib_multipath_hash_policy values by name (Documentation/networking/ip-sysctl.rst). */

@@ -1,30 +1,46 @@
 // What CNI_NETNS must name before anything is changed: an existing network namespace. A regular
 // file, a directory, a device or another kind of namespace (e.g. /proc/self/ns/mnt) is refused
 // with the variable and the path in the message, instead of setns(2)'s bare "Invalid argument".
-import { closeSync, constants, openSync, statSync } from "node:fs";
+//
+// The file calls go through libc (src/cni/sysio.ts), not node:fs, which would cost every command
+// its start-up (README "Start-up budget"); a call that fails is repeated with node:fs, so the
+// error in the message is node:fs's, as before.
 import { CniError, ErrCode } from "../cni/errors";
+import { closeFd, O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDONLY, openPath, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFSOCK, statPath, type FileId } from "../cni/sysio";
 import { CLONE_NEWNET } from "../netlink/constants";
 import { check, libc } from "../netlink/libc";
 
 /** What a path is, when it is not a network namespace ("" when it is one). */
 function notNetns(path: string): string {
-  const st = statSync(path);
-  if (st.isDirectory()) return "a directory";
-  if (st.isCharacterDevice()) return "a character device";
-  if (st.isBlockDevice()) return "a block device";
-  if (st.isFIFO()) return "a FIFO";
-  if (st.isSocket()) return "a socket";
+  const st = stat(path);
+  if (st.type === S_IFDIR) return "a directory";
+  if (st.type === S_IFCHR) return "a character device";
+  if (st.type === S_IFBLK) return "a block device";
+  if (st.type === S_IFIFO) return "a FIFO";
+  if (st.type === S_IFSOCK) return "a socket";
   // Namespace files live on nsfs (one device for all of them); NS_GET_NSTYPE says which kind.
-  const nsfs = statSync("/proc/thread-self/ns/net");
+  const nsfs = stat("/proc/thread-self/ns/net");
   if (st.dev !== nsfs.dev) return "a regular file";
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  // close-on-exec, as node:fs opens it
+  let fd = openPath(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) fd = fs().openSync(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
   try {
     const type = check("ioctl(NS_GET_NSTYPE)", () => libc().ioctl(fd, NS_GET_NSTYPE));
     if (type === CLONE_NEWNET) return "";
     return `a ${NS_TYPES[type] ?? `type ${type}`} namespace`;
   } finally {
-    closeSync(fd);
+    if (!closeFd(fd)) fs().closeSync(fd);
   }
+}
+
+const fs = (): typeof import("node:fs") => require("node:fs");
+
+/** stat(2) of `path`: through libc, else node:fs's answer or its error. */
+function stat(path: string): FileId {
+  const st = statPath(path);
+  if (st) return st;
+  const s = fs().statSync(path, { bigint: true });
+  return { type: Number(s.mode) & 0o170000, dev: s.dev, ino: s.ino };
 }
 
 const NS_GET_NSTYPE = 0xb703;

@@ -1,5 +1,5 @@
-// Per-namespace sysctls. /proc/sys/net follows the calling thread's namespace, so these must run
-// while the thread is inside the pod's namespace, synchronously (docs/bun.md §1).
+// Per-namespace sysctls through node:fs, where ./proc-sys.ts (libc) repeats a failed call for its
+// error. /proc/sys/net is the calling thread's namespace's: run inside the pod's (docs/bun.md §1).
 import { readFileSync, writeFileSync } from "node:fs";
 
 const path = (key: string) => `/proc/sys/${key}`;

@@ -17,7 +17,7 @@ import { routesThrough, tablesInUse } from "../netlink/route";
 import { NetlinkSocket } from "../netlink/socket";
 import { waitForDad } from "./dad";
 import { applyMoves, planMoves, restoreSources, type NexthopMove } from "./move";
-import { readSysctl } from "./sysctl";
+import { readSysctl } from "./proc-sys";
 import type { UndoLog } from "./undo";
 
 /** The table of the VRF `link` is enslaved to, or 0 when it has no VRF master. */

@@ -6,7 +6,6 @@
 // buffer, and a detached view handed to FFI silently becomes NULL (docs/bun.md §4): the views
 // here are rebuilt after each parse(), and recvView()/requestView() return fresh views each call.
 import wasmPath from "../../../build/codec.wasm" with { type: "file" };
-import { readFileSync } from "node:fs";
 import * as L from "../../../codec/layout.ts";
 import { AF_INET6 } from "../constants";
 
@@ -252,6 +251,22 @@ const TABLES: Record<Table, { count: number; base: number; size: number; reencod
   neigh: { count: L.ST_NEIGH_COUNT, base: L.ST_NEIGH_BASE, size: L.NEIGH_ROW, reencode: "reencodeNeigh" },
 };
 
+/**
+ * The module's bytes. In the executable the file is embedded (a /$bunfs/ path): Bun.file() holds
+ * it in memory and its bytes() promise is already fulfilled, so Bun.peek() hands them over
+ * synchronously without loading node:fs, which would cost every command ~2 ms of start-up
+ * (README "Start-up budget"; docs/bun.md §9). From a real file (tests run the sources) or if the
+ * promise is still pending, node:fs reads it.
+ */
+function wasmBytes(): Uint8Array {
+  if (wasmPath.startsWith("/$bunfs/")) {
+    const bytes = Bun.peek(Bun.file(wasmPath).bytes());
+    if (bytes instanceof Uint8Array) return bytes;
+    if (bytes instanceof Promise) bytes.catch(() => {}); // read below; the promise is dropped
+  }
+  return (require("node:fs") as typeof import("node:fs")).readFileSync(wasmPath);
+}
+
 /** The instance, its memory views and the state block; the families build on it. */
 export class CodecBase {
   private x: Exports | undefined;
@@ -266,7 +281,7 @@ export class CodecBase {
   /** @internal The module's exports (instantiates it on first use). */
   wasm(): Exports {
     if (this.x) return this.x;
-    const mod = new WebAssembly.Module(readFileSync(wasmPath));
+    const mod = new WebAssembly.Module(wasmBytes());
     const x = new WebAssembly.Instance(mod, {}).exports as unknown as Exports;
     const st = x.init();
     if (st === 0) throw new Error("codec: could not allocate its memory regions");
