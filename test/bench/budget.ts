@@ -87,7 +87,7 @@ const src = (p: string) => JSON.stringify(join(ROOT, p));
 /** Each probe adds one piece to the empty program; compiled with build.ts's flags. */
 const PROBES: { name: string; what: string; code: string }[] = [
   { name: "floor", what: "runtime floor: `export {}`", code: "export {};\n" },
-  { name: "guard", what: "environment check: bun:ffi, dlopen, /proc/self/environ (src/guard.ts)",
+  { name: "guard", what: "environment check (src/guard.ts), no runtime variable set: process.env only",
     code: `import { neutraliseRuntimeEnvironment } from ${src("src/guard.ts")};\nneutraliseRuntimeEnvironment();\n` },
   { name: "fs", what: "node:fs loaded (one statSync)", code: `import { statSync } from "node:fs";\nstatSync("/");\n` },
   { name: "zod", what: "zod/mini loaded, a static-like schema built and one config parsed",
