@@ -10,7 +10,7 @@
 // This module imports only the guard and two data modules: whatever it imports is evaluated on
 // every start, VERSION included.
 import { CURRENT_VERSION } from "./cni/versions.ts";
-import { neutraliseRuntimeEnvironment, writeOut } from "./guard.ts";
+import { neutraliseRuntimeEnvironment } from "./guard.ts";
 import { invokedName, supportedVersionsOf } from "./plugins/names.ts";
 
 /** The output of VERSION under `name`, or undefined when this is not a plugin's VERSION. */
@@ -28,14 +28,27 @@ export function fastVersion(name: string, command: string | undefined): string |
 // main.ts out of this module.
 const MAIN = "./main.js";
 
+/**
+ * Writes VERSION's answer to stdout and exits 0. Bun's stdout sink writes synchronously to a pipe
+ * or a file and throws the write's error (ENOSPC, EPIPE, EBADF…), which leaves the process with
+ * status 1 and the error on stderr, as a failed write always did here. It needs neither bun:ffi
+ * nor node:fs, each of which costs more start-up than the rest of VERSION (README "Start-up
+ * budget"). Should the sink not finish at once (a non-blocking stdout that is full), the exit
+ * waits for it.
+ */
+function writeVersion(out: string): void {
+  const sink = Bun.stdout.writer();
+  sink.write(out);
+  const done = sink.flush();
+  if (typeof done === "number") process.exit(0);
+  void Promise.resolve(done).then(() => process.exit(0));
+}
+
 function start(): void {
   const foreign = neutraliseRuntimeEnvironment();
   if (foreign === undefined) {
     const out = fastVersion(invokedName(process.argv0), process.env.CNI_COMMAND);
-    if (out !== undefined) {
-      writeOut(1, out);
-      process.exit(0);
-    }
+    if (out !== undefined) return writeVersion(out);
   }
   (require(MAIN) as typeof import("./main.ts")).main({ foreign });
 }

@@ -13,7 +13,7 @@
 // One exception, for profiling the real executable: a BUN_OPTIONS made only of the CPU profiler's
 // flags (isProfilerOptions) is left in place. The profiler samples and, at exit, writes a file
 // into --cpu-prof-dir (default: the cwd); it changes nothing the plugin prints or does.
-import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { dlopen, FFIType, ptr } from "bun:ffi";
 
 /** Whether an environment variable is one that Bun or its engine reads at start-up. */
 export function isRuntimeVariable(name: string): boolean {
@@ -48,22 +48,15 @@ function isForeign(entry: string): boolean {
   return !(name === "BUN_OPTIONS" && isProfilerOptions(entry.slice(eq + 1)));
 }
 
-// Two bindings, each opened on first use: Bun's dlopen compiles a trampoline for every symbol it
-// binds, and VERSION (the path that must start fastest) only ever writes its answer.
-const bindWrite = () => dlopen("libc.so.6", {
-  write: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
-  __errno_location: { args: [], returns: "ptr" },
-});
-const bindExec = () => dlopen("libc.so.6", {
+// Opened on first use, only when a runtime variable is there to remove.
+const bind = () => dlopen("libc.so.6", {
   open: { args: ["ptr", "i32"], returns: "i32" },
   read: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
   close: { args: ["i32"], returns: "i32" },
   execve: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
 });
-let boundWrite: ReturnType<typeof bindWrite> | undefined;
-let boundExec: ReturnType<typeof bindExec> | undefined;
-const libcWrite = () => (boundWrite ??= bindWrite());
-const libc = () => (boundExec ??= bindExec());
+let bound: ReturnType<typeof bind> | undefined;
+const libc = () => (bound ??= bind());
 
 /**
  * /proc/self/environ through libc: node:fs would cost more start-up than the rest of VERSION
@@ -158,42 +151,4 @@ export function neutraliseRuntimeEnvironment(): string | undefined {
   }
   void keep;
   return foreign.map((e) => e.slice(0, e.indexOf("="))).join(", ");
-}
-
-/**
- * Writes all of `text` to a file descriptor through the same libc binding (src/entry.ts prints
- * VERSION with it, without loading node:fs). EINTR retries, EAGAIN waits 1 ms and retries; when
- * FFI is unavailable or write fails otherwise, the rest goes through node:fs's writeSync, which
- * throws the error as src/cni/skel.ts's writeAll does.
- */
-export function writeOut(fd: number, text: string): void {
-  const data = Buffer.from(text, "utf8");
-  let off = 0;
-  try {
-    const { symbols } = libcWrite();
-    while (off < data.length) {
-      const n = Number(symbols.write(fd, data.subarray(off), data.length - off));
-      if (n >= 0) {
-        off += n;
-        continue;
-      }
-      const p = symbols.__errno_location();
-      const e = p === null ? 0 : read.i32(p, 0);
-      if (e === 4 /* EINTR */) continue;
-      if (e !== 11 /* EAGAIN */) break;
-      Bun.sleepSync(1);
-    }
-  } catch {
-    // no FFI: node:fs below
-  }
-  if (off === data.length) return;
-  const { writeSync } = require("node:fs") as typeof import("node:fs");
-  while (off < data.length) {
-    try {
-      off += writeSync(fd, data, off, data.length - off);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
-      Bun.sleepSync(1);
-    }
-  }
 }

@@ -3,6 +3,7 @@
 // every plugin, whatever else the environment holds and whatever stdin carries. Every other
 // command, and every name that is not a plugin, goes to src/main.ts.
 import { afterAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { fastVersion } from "../../src/entry";
 import { runPlugin } from "../../src/cni/skel";
 import { invokedName, PLUGIN_NAMES, supportedVersionsOf } from "../../src/plugins/names";
@@ -25,6 +26,30 @@ describe("VERSION from the entry", () => {
         expect({ exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }).toEqual({ exitCode: 0, stdout: driver.stdout, stderr: "" });
       }
     }
+  });
+
+  test("an answer that cannot be written fails the command: exit 1, the write's error on stderr (as Go's static)", () => {
+    const { closeSync, openSync } = require("node:fs") as typeof import("node:fs");
+    const full = openSync("/dev/full", "w");
+    try {
+      const r = Bun.spawnSync([join(plugins.dir, "static")], {
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", CNI_COMMAND: "VERSION" }, stdin: "ignore", stdout: full, stderr: "pipe",
+      });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr.toString()).toContain("ENOSPC");
+    } finally {
+      closeSync(full);
+    }
+  });
+
+  test("the answer arrives whole through a pipe read slowly", async () => {
+    const p = Bun.spawn([join(plugins.dir, "macvlan")], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", CNI_COMMAND: "VERSION" }, stdin: "ignore", stdout: "pipe", stderr: "pipe",
+    });
+    await Bun.sleep(200);
+    const out = await new Response(p.stdout).text();
+    expect(await p.exited).toBe(0);
+    expect(out).toBe(fastVersion("macvlan", "VERSION")!);
   });
 
   test("only a plugin's VERSION is answered there", () => {
