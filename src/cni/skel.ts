@@ -14,7 +14,7 @@ import type { CmdArgs, Plugin } from "./types.ts";
 import { formatResult } from "./print.ts";
 import { CURRENT_VERSION, configVersion, greaterThanOrEqualTo } from "./version.ts";
 import pkg from "../../package.json" with { type: "json" };
-import { readFd, statPath, writeFd } from "./sysio.ts";
+import { readFd, statOrThrow, writeFd } from "./sysio.ts";
 
 /**
  * node:fs, loaded on first use: stdin, stdout and the netns check go through ./sysio.ts, and only
@@ -193,32 +193,23 @@ function gateSince(plugin: Plugin, cmd: string, version: string, since: string):
 
 /** ns.CheckNetNS: whether CNI_NETNS is the netns this process runs in (unopenable: no). */
 function isOwnNetns(netnsPath: string): boolean {
-  const target = statPath(netnsPath) ?? statByNodeFs(netnsPath);
-  if (!target) return false;
-  const self = statPath("/proc/thread-self/ns/net") ?? statPath("/proc/self/ns/net") ?? ownNetnsByNodeFs();
-  return target.dev === self.dev && target.ino === self.ino;
-}
-
-/** statSync's answer, undefined when it throws: asked only when the libc call failed. */
-function statByNodeFs(path: string): { dev: bigint; ino: bigint } | undefined {
+  let target;
   try {
-    return fs().statSync(path, { bigint: true });
+    target = statOrThrow(netnsPath);
   } catch {
-    return undefined;
+    return false;
   }
-}
-
-/** The plugin's own netns through node:fs, as before ./sysio.ts: reached only when the libc calls failed. */
-function ownNetnsByNodeFs(): { dev: bigint; ino: bigint } {
+  let self;
   try {
-    return fs().statSync("/proc/thread-self/ns/net", { bigint: true });
+    self = statOrThrow("/proc/thread-self/ns/net");
   } catch {
     try {
-      return fs().statSync("/proc/self/ns/net", { bigint: true });
+      self = statOrThrow("/proc/self/ns/net");
     } catch {
       throw new CniError(ErrCode.InvalidNetNS, "get plugin's netns failed");
     }
   }
+  return target.dev === self.dev && target.ino === self.ino;
 }
 
 function checkNetnsBefore(env: Env, netns: string): void {

@@ -1,9 +1,10 @@
 // Synchronous file calls through libc (Bun FFI) for the paths every ADD / CHECK / DEL takes:
 // stdin, stdout, the netns checks, sysctls, the netns lock. Loading node:fs costs a command
 // ~2 ms and ~3 MiB on top of the FFI binding it needs anyway (README "Start-up budget"), so these
-// calls do not use it. They only report success or failure: every caller that fails here repeats
-// the operation with node:fs, which then throws exactly the error (code, message) it always did,
-// so no error text is made up here. node:fs is loaded by those failures and by rare paths only.
+// calls do not use it. They only report success or failure; what fails is repeated with node:fs,
+// which then throws exactly the error (code, message) it always did, so no error text is made up
+// here. The *OrThrow calls below do that repeat for the callers that need an answer or node:fs's
+// error. node:fs is loaded by those failures and by rare paths only.
 //
 // A binding of its own (src/netlink/libc.ts is below cni/ in no layer order); a second dlopen of
 // libc costs next to nothing (README "Start-up budget"). Every call is synchronous: callers may be
@@ -147,6 +148,24 @@ export function listDir(path: string): string[] | undefined {
 /** fstat(2) of an open descriptor; undefined on any failure. */
 export function statFd(fd: number): FileId | undefined {
   return statxAt(fd, Buffer.from([0]), AT_EMPTY_PATH);
+}
+
+const nodeFs = (): typeof import("node:fs") => require("node:fs");
+const fileId = (s: import("node:fs").BigIntStats): FileId => ({ type: Number(s.mode) & S_IFMT, dev: s.dev, ino: s.ino });
+
+/** stat(2) of `path` through libc; when that fails, node:fs's statSync: its answer or its error. */
+export function statOrThrow(path: string): FileId {
+  return statPath(path) ?? fileId(nodeFs().statSync(path, { bigint: true }));
+}
+
+/** fstat(2) of `fd` through libc; when that fails, node:fs's fstatSync: its answer or its error. */
+export function fstatOrThrow(fd: number): FileId {
+  return statFd(fd) ?? fileId(nodeFs().fstatSync(fd, { bigint: true }));
+}
+
+/** close(2) through libc; when that fails, node:fs's closeSync, which throws its error. */
+export function closeOrThrow(fd: number): void {
+  if (!closeFd(fd)) nodeFs().closeSync(fd);
 }
 
 /** open(2), EINTR retried; -1 on failure. */

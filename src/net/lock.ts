@@ -13,14 +13,9 @@
 // thrown is node:fs's error, as before.
 import { check, libc, SyscallError } from "../netlink/libc";
 import { CniError, ErrCode } from "../cni/errors";
-import { closeFd, ensureDir, O_APPEND, O_CLOEXEC, O_CREAT, O_WRONLY, openPath, statFd, statPath, unlinkPath } from "../cni/sysio";
+import { closeOrThrow, ensureDir, fstatOrThrow, O_APPEND, O_CLOEXEC, O_CREAT, O_WRONLY, openPath, statOrThrow, unlinkPath } from "../cni/sysio";
 
 const fs = (): typeof import("node:fs") => require("node:fs");
-
-/** stat(2) of `path`: through libc, else node:fs's answer or its error. */
-function stat(path: string): { dev: bigint; ino: bigint } {
-  return statPath(path) ?? fs().statSync(path, { bigint: true });
-}
 
 export const LOCK_DIR = "/run/nexthop";
 /** How long a command waits for another one on the same namespace before giving up (code 11). */
@@ -46,7 +41,7 @@ export interface NetnsLock {
 
 /** The lock file of the namespace at `netns` (which must exist). */
 export function lockPath(netns: string, dir = LOCK_DIR): string {
-  const st = stat(netns);
+  const st = statOrThrow(netns);
   return `${dir}/netns-${st.dev.toString(16)}-${st.ino.toString(10)}.lock`;
 }
 
@@ -71,10 +66,10 @@ export function lockNetns(netns: string, timeoutMs = LOCK_TIMEOUT_MS, dir = LOCK
     try {
       const rc = flock(fd, LOCK_EX | LOCK_NB);
       if (rc === 0) {
-        const mine = statFd(fd) ?? fs().fstatSync(fd, { bigint: true });
+        const mine = fstatOrThrow(fd);
         let now: { dev: bigint; ino: bigint } | undefined;
         try {
-          now = stat(path);
+          now = statOrThrow(path);
         } catch {}
         if (now && now.ino === mine.ino && now.dev === mine.dev) {
           held = true;
@@ -85,7 +80,7 @@ export function lockNetns(netns: string, timeoutMs = LOCK_TIMEOUT_MS, dir = LOCK
                   fs().unlinkSync(path);
                 } catch {}
               }
-              closeFdOrThrow(fd);
+              closeOrThrow(fd);
             },
           };
         }
@@ -94,7 +89,7 @@ export function lockNetns(netns: string, timeoutMs = LOCK_TIMEOUT_MS, dir = LOCK
       }
       if (rc !== -EWOULDBLOCK) throw new CniError(ErrCode.Internal, `flock ${path}: errno ${-rc}`);
     } finally {
-      if (!held) closeFdOrThrow(fd);
+      if (!held) closeOrThrow(fd);
     }
     if (performance.now() >= deadline) {
       throw new CniError(
@@ -104,11 +99,6 @@ export function lockNetns(netns: string, timeoutMs = LOCK_TIMEOUT_MS, dir = LOCK
     }
     Bun.sleepSync(wait);
   }
-}
-
-/** close(2); a failure is node:fs's closeSync error. */
-function closeFdOrThrow(fd: number): void {
-  if (!closeFd(fd)) fs().closeSync(fd);
 }
 
 /** Runs `fn` holding the lock of the namespace at `netns`. */

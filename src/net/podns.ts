@@ -6,20 +6,20 @@
 // its start-up (README "Start-up budget"); a call that fails is repeated with node:fs, so the
 // error in the message is node:fs's, as before.
 import { CniError, ErrCode } from "../cni/errors";
-import { closeFd, O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDONLY, openPath, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFSOCK, statPath, type FileId } from "../cni/sysio";
+import { closeOrThrow, O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDONLY, openPath, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFSOCK, statOrThrow } from "../cni/sysio";
 import { CLONE_NEWNET } from "../netlink/constants";
 import { check, libc } from "../netlink/libc";
 
 /** What a path is, when it is not a network namespace ("" when it is one). */
 function notNetns(path: string): string {
-  const st = stat(path);
+  const st = statOrThrow(path);
   if (st.type === S_IFDIR) return "a directory";
   if (st.type === S_IFCHR) return "a character device";
   if (st.type === S_IFBLK) return "a block device";
   if (st.type === S_IFIFO) return "a FIFO";
   if (st.type === S_IFSOCK) return "a socket";
   // Namespace files live on nsfs (one device for all of them); NS_GET_NSTYPE says which kind.
-  const nsfs = stat("/proc/thread-self/ns/net");
+  const nsfs = statOrThrow("/proc/thread-self/ns/net");
   if (st.dev !== nsfs.dev) return "a regular file";
   // close-on-exec, as node:fs opens it
   let fd = openPath(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -29,19 +29,11 @@ function notNetns(path: string): string {
     if (type === CLONE_NEWNET) return "";
     return `a ${NS_TYPES[type] ?? `type ${type}`} namespace`;
   } finally {
-    if (!closeFd(fd)) fs().closeSync(fd);
+    closeOrThrow(fd);
   }
 }
 
 const fs = (): typeof import("node:fs") => require("node:fs");
-
-/** stat(2) of `path`: through libc, else node:fs's answer or its error. */
-function stat(path: string): FileId {
-  const st = statPath(path);
-  if (st) return st;
-  const s = fs().statSync(path, { bigint: true });
-  return { type: Number(s.mode) & 0o170000, dev: s.dev, ino: s.ino };
-}
 
 const NS_GET_NSTYPE = 0xb703;
 const NS_TYPES: Record<number, string> = {

@@ -29,7 +29,7 @@ export function floorProbeSource(root: string): string {
   // Bare specifiers resolved from the repository, so the program can be written anywhere.
   const mod = (spec: string) => JSON.stringify(Bun.resolveSync(spec, root));
   return `
-import { dlopen, FFIType, ptr } from "bun:ffi";
+import { dlopen, FFIType } from "bun:ffi";
 import * as z from ${mod("zod/mini")};
 import { Address4 } from ${mod("ip-address/dist/ipv4")};
 import { Address6 } from ${mod("ip-address/dist/ipv6")};
@@ -95,7 +95,6 @@ if (fd < 0) fail("socket");
 const word = (off) => new DataView(x.memory.buffer).getUint32(st + off, true);
 const len = x.encodeDump(18 /* RTM_GETLINK */, 1, 0);
 if (Number(c.sendto(fd, new Uint8Array(x.memory.buffer, word(L.ST_REQUEST), len), len, 0, null, 0)) !== len) fail("sendto");
-let links = 0;
 for (;;) {
   const n = Number(c.recvfrom(fd, new Uint8Array(x.memory.buffer, word(L.ST_RECV), L.RECV_SIZE), L.RECV_SIZE, 0, null, null));
   if (n <= 0) fail("recvfrom");
@@ -103,7 +102,7 @@ for (;;) {
   if (s === L.STATUS_DONE) break;
   if (s !== L.STATUS_MORE) fail("parse status " + s);
 }
-links = word(L.ST_LINK_COUNT);
+const links = word(L.ST_LINK_COUNT);
 c.close(fd);
 if (pod >= 0 && c.setns(home, CLONE_NEWNET) !== 0) fail("setns back");
 if (pod >= 0) c.close(pod);
